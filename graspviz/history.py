@@ -1,0 +1,189 @@
+"""A planning run on record: snapshots, planner checkpoints and provenance, saved without pickle.
+
+File format (``.npz``, loaded with ``allow_pickle=False``): arrays for the problem, the stacked
+snapshot fields and the checkpoints, plus one ``__meta__`` entry holding UTF-8 JSON (format version,
+planner, config, seed, scalar snapshot fields, stop reason). Nothing in it can execute code.
+Writes go to a temporary file that is then renamed, so a run file is never left half-written.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+
+from .errors import GraspvizError
+from .types import Snapshot
+
+FORMAT = "graspviz-history"
+VERSION = 1
+#: Files larger than this are refused on load unless ``max_bytes`` says otherwise.
+MAX_FILE_BYTES = 1 << 30
+
+_ARRAYS = ("actions", "rollout", "goal_distance", "states", "gap")
+_SCALARS = ("iteration", "sigma", "gamma", "synced", "wall_time", "step_ms")
+
+
+@dataclass
+class History:
+    """Snapshots of one run plus what is needed to replay or fork it.
+
+    ``checkpoints`` maps an iteration to the planner's full state there (host-side arrays), so
+    :func:`graspviz.fork` can continue from it. ``stop_reason`` is None for a run that finished.
+    """
+
+    planner: str
+    config: dict
+    seed: int
+    horizon: int
+    start: np.ndarray  # (B, S)
+    goal: np.ndarray  # (B, S)
+    world: str | None = None
+    model: str = ""
+    snapshots: list = field(default_factory=list)
+    checkpoints: dict = field(default_factory=dict)
+    stop_reason: str | None = None
+    meta: dict = field(default_factory=dict)
+
+    # -- access -------------------------------------------------------------------------------------
+    def __len__(self):
+        return len(self.snapshots)
+
+    def __getitem__(self, i) -> Snapshot:
+        return self.snapshots[i]
+
+    @property
+    def iterations(self) -> list[int]:
+        return [s.iteration for s in self.snapshots]
+
+    @property
+    def last(self) -> Snapshot:
+        if not self.snapshots:
+            raise GraspvizError("this history holds no snapshots")
+        return self.snapshots[-1]
+
+    def at(self, iteration: int) -> Snapshot:
+        """The last snapshot taken at or before ``iteration``."""
+        best = None
+        for s in self.snapshots:
+            if s.iteration <= iteration:
+                best = s
+        if best is None:
+            raise GraspvizError(f"no snapshot at or before iteration {iteration}; recorded: {self.iterations[:5]}...")
+        return best
+
+    def series(self, key: str) -> np.ndarray:
+        """A metric (``graspviz.metrics`` name) over the recorded iterations (mean over problems)."""
+        return np.array([s.scalar(key) for s in self.snapshots])
+
+    # -- files --------------------------------------------------------------------------------------
+    def save(self, path) -> str:
+        """Write the run to ``path`` (.npz, no pickle), atomically. Returns the path."""
+        path = os.fspath(path)
+        arrays = self._arrays()
+        folder = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(prefix=".graspviz-", suffix=".npz.tmp", dir=folder)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez_compressed(f, **arrays)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        return path
+
+    def to_bytes(self) -> bytes:
+        """The same file format, in memory (for downloads from the app)."""
+        buf = io.BytesIO()
+        np.savez_compressed(buf, **self._arrays())
+        return buf.getvalue()
+
+    def _arrays(self) -> dict:
+        snaps = self.snapshots
+        loss_keys = sorted(snaps[0].losses) if snaps else []
+        extra_keys = sorted(snaps[0].extras) if snaps else []
+        meta = dict(format=FORMAT, version=VERSION, planner=self.planner, config=self.config, seed=self.seed,
+                    horizon=self.horizon, world=self.world, model=self.model, stop_reason=self.stop_reason,
+                    meta=self.meta, loss_keys=loss_keys, extra_keys=extra_keys,
+                    scalars={k: [getattr(s, k) for s in snaps] for k in _SCALARS},
+                    present=[k for k in _ARRAYS if snaps and getattr(snaps[0], k) is not None],
+                    checkpoints={str(k): sorted(v) for k, v in self.checkpoints.items()})
+        out = {"__meta__": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
+               "start": self.start, "goal": self.goal}
+        for k in meta["present"]:
+            out[f"snap/{k}"] = np.stack([getattr(s, k) for s in snaps])
+        for k in loss_keys:
+            out[f"loss/{k}"] = np.stack([s.losses[k] for s in snaps])
+        for k in extra_keys:
+            out[f"extra/{k}"] = np.stack([s.extras[k] for s in snaps])
+        for it, state in self.checkpoints.items():
+            for k, v in state.items():
+                out[f"ckpt/{it}/{k}"] = v
+        return out
+
+    @staticmethod
+    def load(path, max_bytes: int = MAX_FILE_BYTES) -> "History":
+        """Read a run written by :meth:`save` (or :meth:`to_bytes`). Refuses anything else clearly."""
+        if isinstance(path, (bytes, bytearray)):
+            size, src, name = len(path), io.BytesIO(path), "uploaded file"
+        else:
+            name = os.fspath(path)
+            if not os.path.isfile(name):
+                raise GraspvizError(f"run file {name!r} does not exist")
+            size, src = os.path.getsize(name), name
+        if size > max_bytes:
+            raise GraspvizError(f"{name} is {size / 2**20:.0f} MiB; run files are limited to {max_bytes / 2**20:.0f} MiB")
+        try:
+            with np.load(src, allow_pickle=False) as z:
+                data = {k: z[k] for k in z.files}
+            meta = json.loads(bytes(data.pop("__meta__")).decode())
+        except (zipfile.BadZipFile, ValueError, KeyError, OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise GraspvizError(f"{name} is not a readable graspviz run file (.npz written by graspviz): {type(e).__name__}") from None
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            raise GraspvizError(f"{name} is not a graspviz run file (expected format {FORMAT!r})")
+        if meta.get("version") != VERSION:
+            raise GraspvizError(f"{name} has run-file version {meta.get('version')!r}; this graspviz reads version {VERSION}")
+        try:
+            return History._from(meta, data)
+        except (KeyError, IndexError, TypeError, ValueError) as e:
+            raise GraspvizError(f"{name} is a damaged graspviz run file ({type(e).__name__}: {e})") from None
+
+    @staticmethod
+    def _from(meta, data) -> "History":
+        sc = meta["scalars"]
+        n = len(sc["iteration"])
+        snaps = []
+        for i in range(n):
+            kw = {k: sc[k][i] for k in _SCALARS}
+            for k in meta["present"]:
+                kw[k] = data[f"snap/{k}"][i]
+            kw["losses"] = {k: data[f"loss/{k}"][i] for k in meta["loss_keys"]}
+            kw["extras"] = {k: data[f"extra/{k}"][i] for k in meta["extra_keys"]}
+            snaps.append(Snapshot.make(**kw))
+        ckpts = {int(it): {k: data[f"ckpt/{it}/{k}"] for k in keys} for it, keys in meta["checkpoints"].items()}
+        return History(planner=meta["planner"], config=meta["config"], seed=meta["seed"], horizon=meta["horizon"],
+                       start=data["start"], goal=data["goal"], world=meta["world"], model=meta["model"],
+                       snapshots=snaps, checkpoints=ckpts, stop_reason=meta["stop_reason"], meta=meta["meta"])
+
+
+def snapshots_equal(a: Snapshot, b: Snapshot) -> bool:
+    """Exact equality of two snapshots, timing fields excluded."""
+    for f in fields(Snapshot):
+        if f.name in ("wall_time", "step_ms"):
+            continue
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if isinstance(x, dict):
+            if x.keys() != y.keys() or not all(np.array_equal(x[k], y[k]) for k in x):
+                return False
+        elif isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
+            if x is None or y is None or not np.array_equal(x, y, equal_nan=True):
+                return False
+        elif x != y:
+            return False
+    return True

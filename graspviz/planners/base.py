@@ -1,0 +1,290 @@
+"""The planner contract and the driver loop, written once for every planner.
+
+A planner is ``init(problem, seed) -> state`` and ``step(problem, state) -> (state, snapshot)``
+over a frozen state (optax / optimistix style). Randomness at iteration k comes from a generator
+seeded by (seed, k), and optimiser moments live in the state, so any iteration can be replayed
+or forked bit for bit on the same device.
+
+Drivers: :func:`iterate` (a generator of snapshots), :func:`run` (collects a :class:`History`,
+keeps what was computed when a run stops early), :func:`fork` / :func:`replay`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import warnings
+from typing import ClassVar, Iterator
+
+import numpy as np
+import torch
+
+from .. import metrics as M
+from ..config import Config
+from ..errors import GraspvizError, NonFiniteError
+from ..history import History
+from ..types import Problem, Snapshot
+
+
+def generator(seed: int, k: int, device: torch.device) -> torch.Generator:
+    """The random stream of iteration ``k`` of a run with ``seed`` (independent of earlier draws)."""
+    g = torch.Generator(device=device)
+    g.manual_seed((int(seed) * 1_000_003 + int(k) * 7_919 + 12_345) % (2**63 - 1))
+    return g
+
+
+@dataclasses.dataclass(frozen=True)
+class State:
+    """Base planner state. Subclasses add tensor fields; all are replaced, never mutated."""
+
+    iteration: int
+    seed: int
+    actions: torch.Tensor  # (B, T, A)
+
+
+class Planner:
+    """Base class: subclasses set ``name``, ``Config``, ``State`` and implement ``init`` / ``update``."""
+
+    name: ClassVar[str] = ""
+    label: ClassVar[str] = ""  # human name for legends
+    Config: ClassVar[type] = Config
+    State: ClassVar[type] = State
+    lifted: ClassVar[bool] = False  # optimises virtual states as well as actions
+
+    def __init__(self, config=None, **overrides):
+        if config is None:
+            config = self.Config()
+        elif isinstance(config, dict):
+            config = self.Config.from_dict(config)
+        elif not isinstance(config, self.Config):
+            raise GraspvizError(f"{self.name} needs a {self.Config.__name__} or a dict; got {type(config).__name__}")
+        self.config = config.replace(**overrides) if overrides else config
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.config})"
+
+    # -- to implement ---------------------------------------------------------------------------------
+    def init(self, problem: Problem, seed: int = 0, warm_start: torch.Tensor | None = None) -> State:
+        raise NotImplementedError
+
+    def update(self, problem: Problem, state: State) -> tuple[State, dict]:
+        """One iteration. Returns the new state and an info dict (``losses`` (B,) tensors at the
+        pre-update iterate, and optionally ``synced``, ``sigma``, ``gamma``, ``extras``)."""
+        raise NotImplementedError
+
+    def record(self, problem: Problem, state: State, info: dict, extras=()) -> Snapshot:
+        """A snapshot of ``state``. Default: shooting planners (no virtual states)."""
+        with torch.no_grad():
+            roll = problem.model.rollout(problem.start, state.actions)
+            d = (roll[:, -1] - problem.goal).norm(dim=-1)
+            losses = {M.LOSS_SHOOTING: d.square(), M.LOSS_TOTAL: d.square()}
+        return Snapshot.make(iteration=state.iteration, actions=state.actions, rollout=roll, goal_distance=d,
+                             losses=losses, synced=bool(info.get("synced", False)),
+                             extras={k: v for k, v in info.get("extras", {}).items() if k in extras})
+
+    # -- shared helpers -------------------------------------------------------------------------------
+    def step(self, problem: Problem, state: State, extras=()) -> tuple[State, Snapshot]:
+        """One update and a snapshot of the result."""
+        t0 = time.perf_counter()
+        new, info = self.update(problem, state)
+        ms = (time.perf_counter() - t0) * 1e3
+        return new, dataclasses.replace(self.record(problem, new, info, extras), step_ms=ms)
+
+    def init_actions(self, problem: Problem, warm_start=None) -> torch.Tensor:
+        """Zero actions (the middle of the bounds), or a warm start padded / cut to the horizon."""
+        m = problem.model
+        B, T, A = problem.batch, problem.horizon, m.action_dim
+        mid = torch.zeros(A, dtype=m.dtype, device=m.device)
+        if m.action_low is not None and m.action_high is not None:
+            mid = (m.action_low + m.action_high) / 2
+        acts = mid.expand(B, T, A).clone()
+        if warm_start is not None:
+            w = torch.as_tensor(warm_start).to(m.device, m.dtype)
+            if w.ndim == 2:
+                w = w[None].expand(B, -1, -1)
+            if w.ndim != 3 or w.shape[0] != B or w.shape[2] != A:
+                raise GraspvizError(f"warm_start must have shape (B, T', A) = ({B}, T', {A}); got {tuple(w.shape)}")
+            n = min(T, w.shape[1])
+            acts[:, :n] = w[:, :n]
+            if n < T and n > 0:
+                acts[:, n:] = w[:, n - 1 : n]  # pad by holding the last action
+        return m.clip(acts)
+
+    def state_arrays(self, state: State) -> dict:
+        """The state as host-side arrays (a checkpoint)."""
+        out = {}
+        for f in dataclasses.fields(state):
+            v = getattr(state, f.name)
+            if v is None:
+                continue
+            out[f.name] = v.detach().cpu().numpy().copy() if isinstance(v, torch.Tensor) else np.asarray(v)
+        return out
+
+    def restore(self, arrays: dict, problem: Problem) -> State:
+        """Rebuild a state from :meth:`state_arrays` on the problem's device and dtype."""
+        m = problem.model
+        kw = {}
+        for f in dataclasses.fields(self.State):
+            if f.name not in arrays:
+                kw[f.name] = None
+                continue
+            a = np.asarray(arrays[f.name])
+            if a.ndim == 0:
+                kw[f.name] = a.item()
+            else:
+                t = torch.from_numpy(a.copy()).to(m.device)
+                kw[f.name] = t.to(m.dtype) if t.is_floating_point() else t
+        state = self.State(**kw)
+        if state.actions.shape != (problem.batch, problem.horizon, m.action_dim):
+            raise GraspvizError(f"checkpoint holds actions of shape {tuple(state.actions.shape)}; this problem needs "
+                                f"({problem.batch}, {problem.horizon}, {m.action_dim})")
+        return state
+
+
+# ------------------------------------------------------------------------------------------------------
+# Drivers
+# ------------------------------------------------------------------------------------------------------
+def _sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _finite(info: dict) -> bool:
+    return all(bool(torch.isfinite(v).all()) for v in info["losses"].values())
+
+
+def _steps(planner: Planner, problem: Problem, seed: int, steps: int | None, state: State | None,
+           stride: int, extras) -> Iterator[tuple[State, Snapshot]]:
+    """Yield (state, snapshot) for the starting state and every ``stride``-th iterate, and the last."""
+    if stride < 1:
+        raise GraspvizError(f"stride must be an integer >= 1; got {stride}")
+    steps = planner.config.steps if steps is None else steps
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise GraspvizError(f"steps must be an integer >= 0; got {steps!r}")
+    if state is None:
+        state = planner.init(problem, seed)
+    dev = problem.model.device
+    yield state, planner.record(problem, state, {}, extras)
+    wall = 0.0
+    start_it = state.iteration
+    for i in range(1, steps + 1):
+        _sync(dev)
+        t0 = time.perf_counter()
+        state, info = planner.update(problem, state)
+        _sync(dev)
+        ms = (time.perf_counter() - t0) * 1e3
+        wall += ms / 1e3
+        if not _finite(info) or not _finite_state(state):
+            raise NonFiniteError(f"{planner.name} stopped at iteration {state.iteration}: the world model or the update "
+                                 f"produced NaN/Inf; iterations {start_it}..{state.iteration - 1} are kept", state.iteration)
+        if i % stride == 0 or i == steps:
+            snap = planner.record(problem, state, info, extras)
+            if not np.isfinite(snap.goal_distance).all():
+                raise NonFiniteError(f"{planner.name} stopped at iteration {state.iteration}: the model's rollout is NaN/Inf; "
+                                     f"iterations {start_it}..{state.iteration - 1} are kept", state.iteration)
+            yield state, dataclasses.replace(snap, wall_time=wall, step_ms=ms)
+
+
+def _finite_state(state: State) -> bool:
+    return all(bool(torch.isfinite(getattr(state, f.name)).all()) for f in dataclasses.fields(state)
+               if isinstance(getattr(state, f.name), torch.Tensor) and getattr(state, f.name).is_floating_point())
+
+
+def iterate(planner: Planner, problem: Problem, seed: int = 0, steps: int | None = None, *,
+            state: State | None = None, stride: int = 1, extras=()) -> Iterator[Snapshot]:
+    """Snapshots of a run, one at a time: iteration 0 (or ``state``), then every ``stride``-th.
+
+    Raises :class:`NonFiniteError` (after yielding every good snapshot) if NaN/Inf appears.
+    """
+    for _, snap in _steps(planner, problem, seed, steps, state, stride, extras):
+        yield snap
+
+
+def run(planner: Planner, problem: Problem, seed: int = 0, steps: int | None = None, *,
+        state: State | None = None, stride: int = 1, extras=(), checkpoints: bool = True,
+        progress: bool = False, callback=None) -> History:
+    """Run a planner and collect a :class:`History`.
+
+    A run that hits NaN/Inf, an exception in the model, or a KeyboardInterrupt stops there: the
+    snapshots so far are kept and ``history.stop_reason`` says where and why (a warning is issued).
+    ``callback(snapshot)`` is called for every recorded snapshot; returning True stops the run.
+    """
+    hist = History(planner=planner.name, config=planner.config.to_dict(), seed=int(seed), horizon=problem.horizon,
+                   start=problem.start.detach().cpu().numpy(), goal=problem.goal.detach().cpu().numpy(),
+                   world=problem.world, model=problem.model.name,
+                   meta=dict(device=str(problem.model.device), dtype=str(problem.model.dtype).replace("torch.", ""),
+                             stride=stride, state_dim=problem.model.state_dim, action_dim=problem.model.action_dim))
+    total = planner.config.steps if steps is None else steps
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=total, desc=planner.name, unit="it", leave=False)
+    last_it = None
+    it = _steps(planner, problem, seed, steps, state, stride, extras)
+    try:
+        for st, snap in it:
+            hist.snapshots.append(snap)
+            if checkpoints:
+                hist.checkpoints[snap.iteration] = planner.state_arrays(st)
+            if bar is not None and last_it is not None:
+                bar.update(snap.iteration - last_it)
+                bar.set_postfix({"goal dist": f"{snap.scalar(M.GOAL_DISTANCE):.3g}"})
+            last_it = snap.iteration
+            if callback is not None and callback(snap):
+                hist.stop_reason = f"stopped by request at iteration {snap.iteration}"
+                break
+    except NonFiniteError as e:
+        hist.stop_reason = str(e)
+    except KeyboardInterrupt:
+        hist.stop_reason = f"interrupted after iteration {last_it}"
+    except GraspvizError:
+        raise
+    except Exception as e:  # the user's model raised: keep what we have and say where
+        first = str(e).splitlines()[0] if str(e) else ""
+        hist.stop_reason = f"the world model raised {type(e).__name__} after iteration {last_it}: {first}"
+    finally:
+        it.close()
+        if bar is not None:
+            bar.close()
+    if hist.stop_reason and not hist.stop_reason.startswith("stopped by request"):
+        warnings.warn(hist.stop_reason, RuntimeWarning, stacklevel=2)
+    return hist
+
+
+def fork(history: History, iteration: int, problem: Problem | None = None, steps: int | None = None, *,
+         stride: int | None = None, extras=(), **overrides) -> History:
+    """Continue ``history`` from its checkpoint at ``iteration`` with some settings changed.
+
+    ``problem`` defaults to the registered world the history came from. ``steps`` defaults to the
+    iterations left until the (new) config's ``steps``. The result starts with the snapshot at
+    ``iteration`` and records ``forked_from`` in its meta.
+    """
+    from . import make_planner
+    if iteration not in history.checkpoints:
+        have = sorted(history.checkpoints)
+        raise GraspvizError(f"no checkpoint at iteration {iteration}; this run has checkpoints at "
+                            f"{have[:3] + ['...'] + have[-3:] if len(have) > 6 else have}")
+    planner = make_planner(history.planner, history.config, **overrides)
+    if problem is None:
+        problem = problem_of(history)
+    state = planner.restore(history.checkpoints[iteration], problem)
+    if steps is None:
+        steps = max(planner.config.steps - iteration, 1)
+    out = run(planner, problem, seed=history.seed, steps=steps, state=state,
+              stride=stride or history.meta.get("stride", 1), extras=extras)
+    out.meta["forked_from"] = dict(iteration=iteration, overrides={k: v for k, v in overrides.items()})
+    return out
+
+
+def replay(history: History, iteration: int, problem: Problem | None = None, steps: int = 1) -> History:
+    """Re-run ``steps`` iterations from the checkpoint at ``iteration`` with the same settings."""
+    return fork(history, iteration, problem, steps=steps)
+
+
+def problem_of(history: History) -> Problem:
+    """Rebuild the problem of a history from its registered world."""
+    from ..worlds import get_world
+    if history.world is None:
+        raise GraspvizError("this history's problem used a custom model: pass problem= explicitly")
+    world = get_world(history.world)
+    return world.problem(history.start, history.goal, history.horizon, dtype=getattr(torch, history.meta.get("dtype", "float32")))

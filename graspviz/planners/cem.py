@@ -1,0 +1,85 @@
+"""CEM (the DINO-WM sampling baseline), batched over problems.
+
+Per iteration: draw K action sequences a ~ N(mu, std^2) per problem (sample 0 is mu itself), clip
+to the bounds, roll all B x K of them out in one batched rollout, keep the ``elites`` with the
+lowest ||F^T(s_0, a) - g||^2, and refit mu and std to them (no momentum).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .. import metrics as M
+from ..config import Config, knob
+from ..types import Problem
+from .base import Planner, State, generator
+
+
+@dataclass(frozen=True)
+class CEMConfig(Config):
+    """Settings of CEM. ``init_std`` is relative to the half-range of bounded actions."""
+
+    steps: int = knob(30, "iterations in a run (DINO-WM: 30; 10 on PointMaze and Wall)", 1, 10_000)
+    samples: int = knob(300, "K: action sequences sampled per problem and iteration", 2, 100_000)
+    elites: int = knob(30, "number of best samples the distribution is refit to", 1, 10_000)
+    init_std: float = knob(1.0, "initial std (times the half-range of bounded actions)", 0.0, 100.0)
+    min_std: float = knob(0.0, "floor on the std after each refit", 0.0, 100.0)
+
+
+@dataclass(frozen=True)
+class SamplerState(State):
+    std: torch.Tensor  # (B, T, A)
+
+
+def _scale(problem: Problem) -> torch.Tensor:
+    m = problem.model
+    if m.action_low is not None and m.action_high is not None:
+        return (m.action_high - m.action_low) / 2  # (A,)
+    return torch.ones(m.action_dim, dtype=m.dtype, device=m.device)
+
+
+def sample_costs(problem: Problem, samples: torch.Tensor) -> torch.Tensor:
+    """Terminal costs of candidate plans: samples (B, K, T, A) -> (B, K), one batched rollout."""
+    B, K, T, A = samples.shape
+    s0 = problem.start.repeat_interleave(K, 0)  # (B*K, S)
+    final = problem.model.rollout(s0, samples.reshape(B * K, T, A))[:, -1].reshape(B, K, -1)
+    return (final - problem.goal[:, None]).square().sum(-1)
+
+
+def draw(problem: Problem, state: SamplerState, K: int) -> torch.Tensor:
+    """K samples around the mean (sample 0 is the mean itself), clipped: (B, K, T, A)."""
+    mu, std = state.actions, state.std
+    gen = generator(state.seed, state.iteration + 1, mu.device)
+    eps = torch.randn((mu.shape[0], K, *mu.shape[1:]), generator=gen, device=mu.device, dtype=mu.dtype)
+    eps[:, 0] = 0
+    return problem.model.clip(mu[:, None] + std[:, None] * eps)
+
+
+class CEM(Planner):
+    name = "cem"
+    label = "CEM"
+    Config = CEMConfig
+    State = SamplerState
+
+    def init(self, problem: Problem, seed: int = 0, warm_start=None) -> SamplerState:
+        c = self.config
+        if c.elites > c.samples:
+            from ..errors import GraspvizError
+            raise GraspvizError(f"CEMConfig.elites must be <= samples ({c.samples}); got {c.elites}")
+        a = self.init_actions(problem, warm_start)
+        std = (c.init_std * _scale(problem)).expand_as(a).clone()
+        return SamplerState(iteration=0, seed=int(seed), actions=a, std=std)
+
+    @torch.no_grad()
+    def update(self, problem: Problem, state: SamplerState) -> tuple[SamplerState, dict]:
+        c = self.config
+        samples = draw(problem, state, c.samples)  # (B, K, T, A)
+        cost = sample_costs(problem, samples)  # (B, K)
+        idx = cost.topk(c.elites, dim=1, largest=False).indices  # (B, E)
+        elite = samples.gather(1, idx[:, :, None, None].expand(-1, -1, *samples.shape[2:]))  # (B, E, T, A)
+        mu = elite.mean(1)
+        std = (elite.std(1) if c.elites > 1 else torch.zeros_like(mu)).clamp_min(c.min_std)
+        info = dict(losses={M.LOSS_SHOOTING: cost.min(1).values}, extras={"population": samples, "population_cost": cost})
+        return SamplerState(iteration=state.iteration + 1, seed=state.seed, actions=mu, std=std), info

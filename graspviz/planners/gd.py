@@ -1,0 +1,66 @@
+"""GD shooting (the DINO-WM gradient baseline): descend ||F^T(s_0, a) - g||^2 on the actions alone.
+
+Each iteration backpropagates through the whole T-step rollout (sequential in time), takes an SGD
+(DINO-WM: lr 1) or Adam step, adds optional Gaussian action noise N(0, action_noise^2) and projects
+onto the action bounds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .. import metrics as M
+from ..config import Config, knob
+from ..optim import AdamMoments, adam_step, sgd_step
+from ..types import Problem
+from .base import Planner, State, generator
+from .grasp import shooting_loss
+
+
+@dataclass(frozen=True)
+class GDConfig(Config):
+    """Settings of GD shooting."""
+
+    steps: int = knob(300, "iterations in a run", 1, 100_000)
+    lr: float = knob(1.0, "step size on the actions", 0.0, 1000.0, log=True)
+    optimizer: str = knob("sgd", "update rule (DINO-WM uses SGD)", choices=("sgd", "adam"))
+    action_noise: float = knob(0.003, "std of Gaussian noise added to the actions after each step", 0.0, 100.0)
+
+
+@dataclass(frozen=True)
+class GDState(State):
+    m: torch.Tensor  # Adam moments (unused with SGD)
+    v: torch.Tensor
+    opt_steps: int
+
+
+class GD(Planner):
+    name = "gd"
+    label = "GD shooting"
+    Config = GDConfig
+    State = GDState
+
+    def init(self, problem: Problem, seed: int = 0, warm_start=None) -> GDState:
+        a = self.init_actions(problem, warm_start)
+        return GDState(iteration=0, seed=int(seed), actions=a, m=torch.zeros_like(a), v=torch.zeros_like(a), opt_steps=0)
+
+    def update(self, problem: Problem, state: GDState) -> tuple[GDState, dict]:
+        c, m = self.config, problem.model
+        a = state.actions.detach().requires_grad_(True)
+        loss = shooting_loss(m, problem.start, a, problem.goal)  # (B,)
+        (g,) = torch.autograd.grad(loss.sum(), [a])
+        k, t = state.iteration + 1, state.opt_steps + 1
+        with torch.no_grad():
+            mom = AdamMoments(state.m, state.v)
+            if c.optimizer == "adam":
+                new, mom = adam_step(a, g, mom, t, c.lr)
+            else:
+                new = sgd_step(a, g, c.lr)
+            if c.action_noise > 0:
+                gen = generator(state.seed, k, a.device)
+                new = new + c.action_noise * torch.randn(a.shape, generator=gen, device=a.device, dtype=a.dtype)
+            new = m.clip(new)
+        info = dict(losses={M.LOSS_SHOOTING: loss.detach()}, extras={"grad_actions": g})
+        return GDState(iteration=k, seed=state.seed, actions=new, m=mom.m, v=mom.v, opt_steps=t), info

@@ -1,0 +1,51 @@
+"""MPPI (Williams et al. 2017) as an iterative open-loop planner, batched over problems.
+
+Per iteration: draw K perturbed action sequences around the mean (sample 0 is the mean), clip,
+roll them out in one batched call, and move the mean to the cost-weighted average with weights
+w_k ∝ exp(-(c_k - min c) / lambda). The sampling std stays fixed (times ``std_decay`` per step).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .. import metrics as M
+from ..config import Config, knob
+from ..types import Problem
+from .base import Planner
+from .cem import SamplerState, _scale, draw, sample_costs
+
+
+@dataclass(frozen=True)
+class MPPIConfig(Config):
+    """Settings of MPPI. ``noise_std`` is relative to the half-range of bounded actions."""
+
+    steps: int = knob(30, "iterations in a run", 1, 10_000)
+    samples: int = knob(300, "K: action sequences sampled per problem and iteration", 2, 100_000)
+    noise_std: float = knob(0.5, "std of the action perturbations (times the half-range of bounded actions)", 0.0, 100.0)
+    temperature: float = knob(1.0, "lambda: lower is greedier (in units of the cost)", 1e-6, 1e6, log=True)
+    std_decay: float = knob(1.0, "factor applied to the std after each iteration", 0.01, 1.0)
+
+
+class MPPI(Planner):
+    name = "mppi"
+    label = "MPPI"
+    Config = MPPIConfig
+    State = SamplerState
+
+    def init(self, problem: Problem, seed: int = 0, warm_start=None) -> SamplerState:
+        a = self.init_actions(problem, warm_start)
+        std = (self.config.noise_std * _scale(problem)).expand_as(a).clone()
+        return SamplerState(iteration=0, seed=int(seed), actions=a, std=std)
+
+    @torch.no_grad()
+    def update(self, problem: Problem, state: SamplerState) -> tuple[SamplerState, dict]:
+        c = self.config
+        samples = draw(problem, state, c.samples)  # (B, K, T, A)
+        cost = sample_costs(problem, samples)  # (B, K)
+        w = torch.softmax(-(cost - cost.min(1, keepdim=True).values) / c.temperature, dim=1)  # (B, K)
+        mu = problem.model.clip((w[:, :, None, None] * samples).sum(1))
+        info = dict(losses={M.LOSS_SHOOTING: cost.min(1).values}, extras={"population": samples, "population_cost": cost})
+        return SamplerState(iteration=state.iteration + 1, seed=state.seed, actions=mu, std=state.std * c.std_decay), info
