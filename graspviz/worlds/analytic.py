@@ -55,8 +55,8 @@ class Wall(World):
     success_rule = "position error < 4.5"
     default_horizon = 40
     planner_defaults = {
-        "grasp": dict(lr_states=0.5, lr_actions=0.05, sigma=1.0, gamma=0.02, sync_every=50, sync_steps=10, lr_sync=0.05),
-        "collocation": dict(lr_states=0.5, lr_actions=0.05),
+        "grasp": dict(lr_states=0.3, lr_actions=0.05, sigma=0.1, gamma=0.003, sync_every=25, sync_steps=10, lr_sync=0.05),
+        "collocation": dict(lr_states=0.3, lr_actions=0.05),
         "gd": dict(lr=0.01, action_noise=0.003),
         "cem": dict(steps=10),
         "mppi": dict(steps=10, temperature=10.0),
@@ -105,8 +105,8 @@ class PointMass(World):
     success_rule = "position error < 0.1"
     default_horizon = 30
     planner_defaults = {
-        "grasp": dict(lr_states=0.02, lr_actions=0.05, sigma=0.002, gamma=0.1),
-        "collocation": dict(lr_states=0.02, lr_actions=0.05),
+        "grasp": dict(lr_states=0.05, lr_actions=0.05, sigma=0.01, gamma=0.001),
+        "collocation": dict(lr_states=0.05, lr_actions=0.05),
         "gd": dict(lr=0.5),
         "cem": dict(steps=20),
         "mppi": dict(steps=20, temperature=0.01),
@@ -151,7 +151,7 @@ class Hills(World):
     success_rule = "position error < 0.15"
     default_horizon = 12
     planner_defaults = {
-        "grasp": dict(lr_states=0.05, lr_actions=0.05, sigma=0.02, gamma=0.1),
+        "grasp": dict(lr_states=0.05, lr_actions=0.05, sigma=0.001, gamma=0.01),
         "collocation": dict(lr_states=0.05, lr_actions=0.05),
         "gd": dict(lr=0.1),
         "cem": dict(steps=20),
