@@ -87,7 +87,12 @@ def _check(owner: str, k: Knob, value):
     try:
         if isinstance(value, bool) or value is None or (isinstance(value, str) and not value.strip()):
             raise TypeError
-        number = k.type(float(value)) if k.type is int and float(value).is_integer() else k.type(value)
+        if k.type is int:
+            if not float(value).is_integer():  # 2.5 or "2.5" is not an integer (int() would truncate it)
+                raise ValueError
+            number = int(float(value)) if not isinstance(value, int) else value
+        else:
+            number = k.type(value)
     except (TypeError, ValueError, OverflowError):
         raise GraspvizError(f"{where} must be {'an integer' if k.type is int else 'a number'}"
                             f"{_range(k)}; got {value!r}") from None

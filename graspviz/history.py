@@ -107,7 +107,7 @@ class History:
     def _arrays(self) -> dict:
         snaps = self.snapshots
         loss_keys = sorted(snaps[0].losses) if snaps else []
-        extra_keys = sorted(snaps[0].extras) if snaps else []
+        extra_keys = sorted({k for s in snaps for k in s.extras})  # extras may be absent at iteration 0
         meta = dict(format=FORMAT, version=VERSION, planner=self.planner, config=self.config, seed=self.seed,
                     horizon=self.horizon, world=self.world, model=self.model, stop_reason=self.stop_reason,
                     meta=self.meta, loss_keys=loss_keys, extra_keys=extra_keys,
@@ -121,7 +121,9 @@ class History:
         for k in loss_keys:
             out[f"loss/{k}"] = np.stack([s.losses[k] for s in snaps])
         for k in extra_keys:
-            out[f"extra/{k}"] = np.stack([s.extras[k] for s in snaps])
+            have = [i for i, s in enumerate(snaps) if k in s.extras]
+            out[f"extra/{k}"] = np.stack([snaps[i].extras[k] for i in have])
+            out[f"extra_index/{k}"] = np.array(have, dtype=np.int64)
         for it, state in self.checkpoints.items():
             for k, v in state.items():
                 out[f"ckpt/{it}/{k}"] = v
@@ -135,15 +137,21 @@ class History:
         else:
             name = os.fspath(path)
             if not os.path.isfile(name):
-                raise GraspvizError(f"run file {name!r} does not exist")
+                raise GraspvizError(f"run file {name!r} does not exist or is not a file")
             size, src = os.path.getsize(name), name
         if size > max_bytes:
-            raise GraspvizError(f"{name} is {size / 2**20:.0f} MiB; run files are limited to {max_bytes / 2**20:.0f} MiB")
+            raise GraspvizError(f"{name} is {_size(size)}; run files are limited to {_size(max_bytes)} (max_bytes)")
         try:
+            with zipfile.ZipFile(src) as zf:  # np.load does not always verify the CRCs of what it reads
+                bad = zf.testzip()
+            if bad is not None:
+                raise ValueError(f"bad CRC in {bad}")
+            if hasattr(src, "seek"):
+                src.seek(0)
             with np.load(src, allow_pickle=False) as z:
                 data = {k: z[k] for k in z.files}
             meta = json.loads(bytes(data.pop("__meta__")).decode())
-        except (zipfile.BadZipFile, ValueError, KeyError, OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        except Exception as e:  # zipfile, zlib, numpy and json each raise their own errors for a broken file
             raise GraspvizError(f"{name} is not a readable graspviz run file (.npz written by graspviz): {type(e).__name__}") from None
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             raise GraspvizError(f"{name} is not a graspviz run file (expected format {FORMAT!r})")
@@ -151,25 +159,63 @@ class History:
             raise GraspvizError(f"{name} has run-file version {meta.get('version')!r}; this graspviz reads version {VERSION}")
         try:
             return History._from(meta, data)
-        except (KeyError, IndexError, TypeError, ValueError) as e:
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as e:
             raise GraspvizError(f"{name} is a damaged graspviz run file ({type(e).__name__}: {e})") from None
 
     @staticmethod
     def _from(meta, data) -> "History":
+        _check_consistent(meta, data)
         sc = meta["scalars"]
         n = len(sc["iteration"])
         snaps = []
+        extra_pos = {k: {int(i): j for j, i in enumerate(data[f"extra_index/{k}"])} for k in meta["extra_keys"]}
         for i in range(n):
             kw = {k: sc[k][i] for k in _SCALARS}
             for k in meta["present"]:
                 kw[k] = data[f"snap/{k}"][i]
             kw["losses"] = {k: data[f"loss/{k}"][i] for k in meta["loss_keys"]}
-            kw["extras"] = {k: data[f"extra/{k}"][i] for k in meta["extra_keys"]}
+            kw["extras"] = {k: data[f"extra/{k}"][pos[i]] for k, pos in extra_pos.items() if i in pos}
             snaps.append(Snapshot.make(**kw))
         ckpts = {int(it): {k: data[f"ckpt/{it}/{k}"] for k in keys} for it, keys in meta["checkpoints"].items()}
         return History(planner=meta["planner"], config=meta["config"], seed=meta["seed"], horizon=meta["horizon"],
                        start=data["start"], goal=data["goal"], world=meta["world"], model=meta["model"],
                        snapshots=snaps, checkpoints=ckpts, stop_reason=meta["stop_reason"], meta=meta["meta"])
+
+
+def _check_consistent(meta: dict, data: dict) -> None:
+    """Raise ValueError unless a loaded run file's parts fit together (types, lengths, shapes)."""
+    def want(cond, what):
+        if not cond:
+            raise ValueError(what)
+    sc, T = meta["scalars"], meta["horizon"]
+    want(isinstance(T, int) and not isinstance(T, bool) and T >= 1, f"horizon {T!r} is not an integer >= 1")
+    for key, typ in (("planner", str), ("config", dict), ("seed", int), ("meta", dict), ("scalars", dict)):
+        want(isinstance(meta[key], typ), f"{key} is not a {typ.__name__}")
+    want(meta["stop_reason"] is None or isinstance(meta["stop_reason"], str), "stop_reason is not text")
+    start, goal = data["start"], data["goal"]
+    want(start.ndim == 2 and start.shape == goal.shape and start.dtype.kind == "f", "start / goal are not (B, S) float arrays")
+    B, S = start.shape
+    n = len(sc["iteration"])
+    want(all(isinstance(sc[k], list) and len(sc[k]) == n for k in _SCALARS), "snapshot scalars have unequal lengths")
+    want(all(isinstance(i, int) and not isinstance(i, bool) for i in sc["iteration"]), "iterations are not integers")
+    want(all(isinstance(b, bool) for b in sc["synced"]), "synced flags are not booleans")
+    want(all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
+             for k in ("sigma", "gamma", "wall_time", "step_ms") for v in sc[k]), "sigma / gamma / timings are not numbers")
+    want(set(meta["present"]) <= set(_ARRAYS), f"unknown snapshot fields {meta['present']}")
+    want(n == 0 or {"actions", "rollout", "goal_distance"} <= set(meta["present"]), "snapshots lack actions / rollout")
+    A = data["snap/actions"].shape[-1] if n else None
+    shapes = dict(actions=(n, B, T, A), rollout=(n, B, T + 1, S), goal_distance=(n, B), states=(n, B, T - 1, S), gap=(n, B, T))
+    for k in meta["present"]:
+        want(data[f"snap/{k}"].shape == shapes[k], f"snap/{k} has shape {data[f'snap/{k}'].shape}, expected {shapes[k]}")
+    for k in meta["loss_keys"]:
+        want(data[f"loss/{k}"].shape == (n, B), f"loss/{k} has shape {data[f'loss/{k}'].shape}, expected {(n, B)}")
+    for it, keys in meta["checkpoints"].items():
+        want(n == 0 or "actions" not in keys or data[f"ckpt/{it}/actions"].shape == (B, T, A),
+             f"checkpoint {it} holds actions that do not fit the horizon and batch")
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:.1f} MiB" if n >= 2**20 else f"{n} bytes"
 
 
 def snapshots_equal(a: Snapshot, b: Snapshot) -> bool:

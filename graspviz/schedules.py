@@ -28,14 +28,22 @@ def schedule(kind: str, start: float, end: float, k: int, length: int) -> float:
         raise GraspvizError(f"schedule ends must be finite numbers; got start={start}, end={end}")
     if kind == "constant":
         return float(start)
-    u = min(max(k, 0) / max(length, 1), 1.0)
-    if kind == "linear":
-        return float(start + (end - start) * u)
-    if kind == "cosine":
-        return float(end + (start - end) * 0.5 * (1.0 + math.cos(math.pi * u)))
-    if start <= 0 or end <= 0:
+    if kind == "exponential" and (start <= 0 or end <= 0):
         raise GraspvizError(f"an exponential schedule needs start > 0 and end > 0; got start={start}, end={end}")
-    return float(start * (end / start) ** u)
+    u = min(max(k, 0) / max(length, 1), 1.0)
+    if u <= 0.0:
+        return float(start)
+    if u >= 1.0:
+        return float(end)
+    # written as weighted sums (not start + (end - start) * u) so huge finite ends cannot overflow
+    if kind == "linear":
+        value = start * (1.0 - u) + end * u
+    elif kind == "cosine":
+        w = 0.5 * (1.0 + math.cos(math.pi * u))  # 1 at u = 0, 0 at u = 1
+        value = start * w + end * (1.0 - w)
+    else:
+        value = math.exp(math.log(start) * (1.0 - u) + math.log(end) * u)
+    return float(min(max(value, min(start, end)), max(start, end)))  # rounding never leaves [start, end]
 
 
 def schedule_values(kind: str, start: float, end: float, steps: int, length: int | None = None) -> list[float]:

@@ -44,9 +44,7 @@ class Problem:
         object.__setattr__(self, "horizon", int(self.horizon))
         object.__setattr__(self, "start", start)
         object.__setattr__(self, "goal", goal)
-        need = self.estimated_bytes()
-        expect(need <= MAX_PROBLEM_BYTES, f"horizon {self.horizon} x batch {self.batch} needs about {need / 2**30:.1f} GiB "
-               f"of planner tensors (limit {MAX_PROBLEM_BYTES / 2**30:.0f} GiB); use a shorter horizon or a smaller batch")
+        check_size(self.batch, self.horizon, S, model.action_dim, model.dtype)
 
     @property
     def batch(self) -> int:
@@ -54,14 +52,24 @@ class Problem:
 
     def estimated_bytes(self, copies: int = 12) -> int:
         """Rough memory of a planner's tensors (states, actions, moments, predictions)."""
-        S, A = self.model.state_dim, self.model.action_dim
-        item = torch.empty((), dtype=self.model.dtype).element_size()
-        return copies * self.batch * (self.horizon + 1) * (S + A) * item
+        return estimated_bytes(self.batch, self.horizon, self.model.state_dim, self.model.action_dim, self.model.dtype, copies)
 
     def select(self, index) -> "Problem":
         """A sub-batch of the problems (int, slice or index list)."""
         idx = [index] if isinstance(index, int) else index
         return dataclasses.replace(self, start=self.start[idx], goal=self.goal[idx])
+
+
+def estimated_bytes(batch: int, horizon: int, S: int, A: int, dtype: torch.dtype, copies: int = 12) -> int:
+    """Rough memory of a planner's tensors for B problems of horizon T (states, actions, moments, predictions)."""
+    return copies * batch * (horizon + 1) * (S + A) * torch.empty((), dtype=dtype).element_size()
+
+
+def check_size(batch: int, horizon: int, S: int, A: int, dtype: torch.dtype) -> None:
+    """Refuse, up front and with an estimate, problems whose planner tensors would not fit in memory."""
+    need = estimated_bytes(batch, horizon, S, A, dtype)
+    expect(need <= MAX_PROBLEM_BYTES, f"horizon {horizon} x batch {batch} needs about {need / 2**30:.1f} GiB "
+           f"of planner tensors (limit {MAX_PROBLEM_BYTES / 2**30:.0f} GiB); use a shorter horizon or a smaller batch")
 
 
 def _as_batch(x, name, S, model) -> torch.Tensor:

@@ -99,7 +99,13 @@ class Planner:
             mid = (m.action_low + m.action_high) / 2
         acts = mid.expand(B, T, A).clone()
         if warm_start is not None:
-            w = torch.as_tensor(warm_start).to(m.device, m.dtype)
+            try:
+                w = torch.as_tensor(warm_start).to(m.device, m.dtype)
+            except Exception:
+                raise GraspvizError(f"warm_start must be a tensor or array of shape (B, T', A) = ({B}, T', {A}); "
+                                    f"got {type(warm_start).__name__}") from None
+            if not bool(torch.isfinite(w).all()):
+                raise GraspvizError("warm_start must be finite; got NaN or Inf")
             if w.ndim == 2:
                 w = w[None].expand(B, -1, -1)
             if w.ndim != 3 or w.shape[0] != B or w.shape[2] != A:
@@ -237,8 +243,10 @@ def run(planner: Planner, problem: Problem, seed: int = 0, steps: int | None = N
         hist.stop_reason = str(e)
     except KeyboardInterrupt:
         hist.stop_reason = f"interrupted after iteration {last_it}"
-    except GraspvizError:
-        raise
+    except GraspvizError as e:
+        if not hist.snapshots:  # bad settings / input: nothing computed yet, so raise
+            raise
+        hist.stop_reason = f"stopped after iteration {last_it}: {e}"
     except Exception as e:  # the user's model raised: keep what we have and say where
         first = str(e).splitlines()[0] if str(e) else ""
         hist.stop_reason = f"the world model raised {type(e).__name__} after iteration {last_it}: {first}"
@@ -252,12 +260,12 @@ def run(planner: Planner, problem: Problem, seed: int = 0, steps: int | None = N
 
 
 def fork(history: History, iteration: int, problem: Problem | None = None, steps: int | None = None, *,
-         stride: int | None = None, extras=(), **overrides) -> History:
+         stride: int | None = None, extras=None, **overrides) -> History:
     """Continue ``history`` from its checkpoint at ``iteration`` with some settings changed.
 
     ``problem`` defaults to the registered world the history came from. ``steps`` defaults to the
     iterations left until the (new) config's ``steps``. The result starts with the snapshot at
-    ``iteration`` and records ``forked_from`` in its meta.
+    ``iteration`` and records ``forked_from`` in its meta. ``extras`` defaults to those ``history`` recorded.
     """
     from . import make_planner
     if iteration not in history.checkpoints:
@@ -270,8 +278,16 @@ def fork(history: History, iteration: int, problem: Problem | None = None, steps
     state = planner.restore(history.checkpoints[iteration], problem)
     if steps is None:
         steps = max(planner.config.steps - iteration, 1)
+    if extras is None:
+        extras = sorted({k for s in history.snapshots for k in s.extras})
     out = run(planner, problem, seed=history.seed, steps=steps, state=state,
               stride=stride or history.meta.get("stride", 1), extras=extras)
+    same = np.array_equal(problem.start.detach().cpu().numpy(), history.start) and \
+        np.array_equal(problem.goal.detach().cpu().numpy(), history.goal)
+    if same and out.snapshots and iteration in history.iterations:
+        # the run starts with a re-recorded snapshot of the checkpoint, made without the update's info
+        # (sigma / gamma / synced / extras of that update): keep the original one instead
+        out.snapshots[0] = history.snapshots[history.iterations.index(iteration)]
     out.meta["forked_from"] = dict(iteration=iteration, overrides={k: v for k, v in overrides.items()})
     return out
 
@@ -287,4 +303,8 @@ def problem_of(history: History) -> Problem:
     if history.world is None:
         raise GraspvizError("this history's problem used a custom model: pass problem= explicitly")
     world = get_world(history.world)
-    return world.problem(history.start, history.goal, history.horizon, dtype=getattr(torch, history.meta.get("dtype", "float32")))
+    device = torch.device(history.meta.get("device", "cpu"))
+    if device.type == "cuda" and not torch.cuda.is_available():
+        device = torch.device("cpu")
+    return world.problem(history.start, history.goal, history.horizon, device=device,
+                         dtype=getattr(torch, history.meta.get("dtype", "float32")))

@@ -52,6 +52,8 @@ class World:
         horizon = self.default_horizon if horizon is None else horizon
         if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 1:
             raise GraspvizError(f"horizon must be an integer >= 1; got {horizon!r}")
+        from ..types import check_size
+        check_size(int(n), int(horizon), self.state_dim, self.action_dim, dtype)  # before sampling (may loop over T)
         start, goal = self.sample_pairs(int(n), int(horizon), np.random.default_rng(int(seed)))
         return self.problem(start, goal, int(horizon), device, dtype)
 

@@ -96,6 +96,9 @@ class WorldModel:
             raise GraspvizError(f"world model {self.name} failed on s {_shape(s.shape)}, a {_shape(a.shape)} "
                                 f"({self.dtype}, {self.device}): {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
         self._check_out(out, n)
+        if not bool(torch.isfinite(out.detach()).all()):
+            raise GraspvizError(f"world model {self.name} returned NaN/Inf on the probe input s {_shape(s.shape)}, "
+                                f"a {_shape(a.shape)} (zeros / mid-range actions); expected finite values")
 
     def _check_out(self, out, n):
         S = self.state_dim
