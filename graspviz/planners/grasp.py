@@ -27,6 +27,7 @@ import torch
 
 from .. import metrics as M
 from ..config import Config, knob
+from ..errors import GraspvizError
 from ..optim import AdamMoments, adam_step
 from ..schedules import KINDS, schedule
 from ..types import Problem, Snapshot
@@ -60,6 +61,14 @@ class GraspConfig(Config):
     noise: bool = knob(True, "add Gaussian noise to the virtual states")
     goal_term: bool = knob(True, "include the dense goal term gamma * sum_t ||F(s_t, a_t) - g||^2")
     sync: bool = knob(True, "run the periodic full-rollout sync")
+
+    def __post_init__(self):
+        super().__post_init__()
+        for name in ("sigma", "gamma"):
+            start, end = getattr(self, name), getattr(self, f"{name}_end")
+            if getattr(self, f"{name}_schedule") == "exponential" and (start <= 0 or end <= 0):
+                raise GraspvizError(f"{type(self).__name__}: an exponential {name} schedule needs {name} > 0 and "
+                                    f"{name}_end > 0; got {name}={start}, {name}_end={end}")
 
 
 @dataclass(frozen=True)
@@ -194,7 +203,10 @@ class Grasp(Planner):
 
     def record(self, problem: Problem, state: GraspState, info: dict, extras=()) -> Snapshot:
         m = problem.model
-        sigma, gamma = (info["sigma"], info["gamma"]) if "sigma" in info else self.schedules(state.iteration)
+        k, c = state.iteration, self.config
+        # iterate k was produced by update k-1: report the settings that update used
+        sigma, gamma = (info["sigma"], info["gamma"]) if "sigma" in info else self.schedules(max(k - 1, 0))
+        synced = info["synced"] if "synced" in info else bool(c.sync and k > 0 and k % c.sync_every == 0)
         with torch.no_grad():
             dyn, goal_err, _, gap = grasp_terms(m, problem.start, state.states, state.actions, problem.goal, True)
             roll = m.rollout(problem.start, state.actions)  # (B, T+1, S)
@@ -204,7 +216,7 @@ class Grasp(Planner):
         ex = {k: v for k, v in info.get("extras", {}).items() if k in extras}
         return Snapshot.make(iteration=state.iteration, actions=state.actions, states=state.states, rollout=roll,
                              gap=gap, goal_distance=d, losses=losses, sigma=sigma, gamma=gamma,
-                             synced=bool(info.get("synced", False)), extras=ex)
+                             synced=bool(synced), extras=ex)
 
 
 def _adam(x, g, m, v, t, lr):
