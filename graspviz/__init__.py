@@ -25,7 +25,6 @@ __all__ = ["GraspvizError", "NonFiniteError", "History", "Problem", "Snapshot", 
 
 def planner_config(planner: str, world: str | None = None, **overrides):
     """A planner's config with the world's suggested settings and ``overrides`` applied."""
-    base = dict(get_world(world).planner_defaults.get(planner, {})) if world else {}
-    if planner in ABLATIONS:
-        base.update(get_world(world).planner_defaults.get("grasp", {}) if world else {})
+    defaults = get_world(world).planner_defaults if world else {}
+    base = {**(defaults.get("grasp", {}) if planner in ABLATIONS else {}), **defaults.get(planner, {})}
     return make_planner(planner, **{**base, **overrides}).config

@@ -20,7 +20,6 @@ virtual states are never reset). Switches turn each ingredient off; all off is p
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import torch

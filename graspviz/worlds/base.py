@@ -61,8 +61,8 @@ class World:
         """The true trajectory of ``actions`` (B, T, A) from ``start`` (B, S): (B, T+1, S)."""
         m = self.model(dtype=torch.float64)
         with torch.no_grad():
-            return m.rollout(torch.as_tensor(np.asarray(start), dtype=torch.float64),
-                             torch.as_tensor(np.asarray(actions), dtype=torch.float64)).numpy()
+            return m.rollout(torch.tensor(np.array(start, dtype=np.float64)),
+                             torch.tensor(np.array(actions, dtype=np.float64))).numpy()
 
     def distance(self, states, goals) -> np.ndarray:
         """The distance the success test thresholds: (..., S), (..., S) -> (...)."""
