@@ -104,6 +104,8 @@ def _config_class(planner: str):
     from .planners import ABLATIONS, PLANNERS, planner_class
     if planner in ABLATIONS:
         return PLANNERS["grasp"].Config
+    if planner not in PLANNERS:
+        raise _error(f"unknown planner {planner!r}; expected one of: " + ", ".join([*PLANNERS, *ABLATIONS]))
     return planner_class(planner).Config
 
 
@@ -263,11 +265,19 @@ def cmd_plan(args) -> int:
             if bar is not None:
                 bar.close()
     total = time.perf_counter() - t0
-    print(summary(hist, world=world, total_s=total))
+    text = summary(hist, world=world, total_s=total)
+    if args.planner != hist.planner:  # an ablation: name it (its History records the GRASP settings used)
+        text = f"{args.planner} ({hist.planner} with {_ablation_settings(args.planner)}) " + text.split(" ", 1)[1]
+    print(text)
     if args.out:
         hist.save(args.out)
         print(f"saved {args.out}")
     return 1 if hist.stop_reason else 0
+
+
+def _ablation_settings(name: str) -> str:
+    from .planners import ABLATIONS
+    return ", ".join(f"{k}={str(v).lower()}" for k, v in ABLATIONS.get(name, {}).items())
 
 
 def _progress(total: int, desc: str, off: bool):

@@ -78,7 +78,7 @@ def test_pyproject_metadata(pyproject):
         assert name in deps, name
     extras = project["optional-dependencies"]
     test = {split(r)[0] for r in extras["test"]}
-    assert {"pytest", "pytest-playwright", "playwright", "hypothesis", "pytest-timeout", "nbclient", "ipykernel"} <= test
+    assert {"pytest", "pytest-playwright", "playwright", "hypothesis", "pytest-timeout", "nbclient", "ipykernel", "nbformat"} <= test
     dev = {split(r)[0] for r in extras["dev"]}
     assert "ruff" in dev and ("graspviz" in dev or test <= dev)
     assert {split(r)[0] for r in extras["ray"]} == {"ray"}
