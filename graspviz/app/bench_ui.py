@@ -1,0 +1,171 @@
+"""Benchmarks of the app: Step click -> redrawn plan plot in a real browser, and recording overhead.
+
+``python -m graspviz.app.bench_ui [--screenshots assets/screenshots]`` prints a JSON dict.
+Needs Playwright and Debian's chromium (``/usr/bin/chromium``); the server runs in-process on a free
+loopback port.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import statistics
+import time
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+PLOT = ".js-plotly-plot"
+
+# resolves with the ms from the click until the plan plot's title shows the wanted iteration
+_CLICK_JS = """([plot, btn, want]) => new Promise((resolve) => {
+  const t0 = performance.now();
+  const done = () => {
+    const t = plot.layout && plot.layout.title && plot.layout.title.text;
+    if (t && t.includes(want)) { obs.disconnect(); resolve(performance.now() - t0); return true; }
+    return false;
+  };
+  const obs = new MutationObserver(done);
+  obs.observe(plot, {subtree: true, childList: true, characterData: true, attributes: true});
+  const poll = () => { if (!done()) requestAnimationFrame(poll); };
+  btn.click();
+  requestAnimationFrame(poll);
+  setTimeout(() => { obs.disconnect(); resolve(-1); }, 15000);
+})"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _serve():
+    import panel as pn
+
+    from . import create_app
+    apps = []
+
+    def page():
+        view = create_app()
+        apps.append(view.app)
+        return view
+    port = _free_port()
+    pn.serve(page, port=port, address="127.0.0.1", show=False, threaded=True, start=True,
+             websocket_origin=[f"127.0.0.1:{port}", f"localhost:{port}"])
+    for _ in range(200):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+        except OSError:
+            time.sleep(0.05)
+    return f"http://127.0.0.1:{port}/", apps
+
+
+def _wait_idle(app, timeout=60.0):
+    t0 = time.time()
+    while (app.state.busy or (app._job_thread is not None and app._job_thread.is_alive())) and time.time() - t0 < timeout:
+        time.sleep(0.02)
+
+
+def recording_overhead(world: str = "wall", planner: str = "grasp", steps: int = 100, batch: int = 4,
+                       repeats: int = 3) -> dict:
+    """Elapsed time of a run recording every iterate (stride 1, checkpoints on) vs almost none (huge stride)."""
+    import graspviz as gv
+    w = gv.get_world(world)
+    problem = w.sample_problems(batch, seed=0)
+    planner_obj = gv.make_planner(planner, gv.planner_config(planner, world, steps=steps))
+    times = {1: [], 10**9: []}
+    gv.run(planner_obj, problem, steps=5)  # warm-up
+    for _ in range(repeats):
+        for stride in (1, 10**9):
+            t0 = time.perf_counter()
+            gv.run(planner_obj, problem, seed=0, stride=stride)
+            times[stride].append(time.perf_counter() - t0)
+    full, bare = statistics.median(times[1]), statistics.median(times[10**9])
+    return dict(recording_s_stride1=full, recording_s_no_records=bare, recording_overhead=full / bare - 1.0,
+                recording_steps=steps, recording_batch=batch)
+
+
+def bench_ui(clicks: int = 15, world: str = "wall", screenshots: str | None = None, overhead: bool = True) -> dict:
+    """Median ms from a Step click to the redrawn plan plot (wall world), recording overhead, screenshots."""
+    import panel as pn
+    from playwright.sync_api import expect, sync_playwright
+    url, apps = _serve()
+    out = dict(world=world, clicks=clicks)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            page = browser.new_page(viewport=dict(width=1500, height=1000))
+            page.goto(url)
+            expect(page.locator(PLOT).first).to_be_visible(timeout=60_000)
+            app = apps[-1]
+            if world != app.state.world:
+                app.state.world = world
+            step = page.get_by_role("button", name="Step", exact=True)
+            plot = page.locator(PLOT).first
+            times = []
+            for i in range(clicks + 2):
+                _wait_idle(app)
+                page.wait_for_timeout(150)  # let the deferred figures land
+                want = f"plan at iteration {i + 1} "
+                ms = page.evaluate(_CLICK_JS, [plot.element_handle(), step.element_handle(), want])
+                if i >= 2:  # two warm-up clicks
+                    times.append(ms)
+            good = [t for t in times if t >= 0]
+            out.update(step_to_redraw_ms_median=statistics.median(good) if good else None,
+                       step_to_redraw_ms_all=[round(t, 1) for t in times], step_timeouts=len(times) - len(good))
+            if screenshots:
+                out["screenshots"] = _screenshots(page, app, screenshots)
+            browser.close()
+    finally:
+        try:
+            pn.state.kill_all_servers()
+        except RuntimeError:
+            pass
+    if overhead:
+        out.update(recording_overhead())
+    return out
+
+
+def _screenshots(page, app, folder: str) -> list:
+    import os
+    from playwright.sync_api import expect
+    os.makedirs(folder, exist_ok=True)
+    page.get_by_role("button", name="Reset", exact=True).click()
+    page.wait_for_timeout(500)
+    app.knob_widgets["steps"].value = 150
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.wait_for_timeout(300)
+    _wait_idle(app, 120)
+    expect(page.get_by_text("iteration 150 of 150")).to_be_visible(timeout=60_000)
+    page.wait_for_timeout(1500)
+    a = os.path.join(folder, "app_run.png")
+    page.screenshot(path=a, full_page=True)
+    app.state.scrub(75)
+    app.knob_widgets["gamma"].value = 0.03
+    app.refresh()
+    page.wait_for_timeout(500)
+    page.get_by_role("button", name="Fork from here").click()
+    page.wait_for_timeout(300)
+    _wait_idle(app, 120)
+    expect(page.get_by_text("forked at iteration 75")).to_be_visible(timeout=60_000)
+    page.wait_for_timeout(1500)
+    b = os.path.join(folder, "app_fork.png")
+    page.screenshot(path=b, full_page=True)
+    return [a, b]
+
+
+def main(argv=None) -> int:
+    import argparse
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clicks", type=int, default=15)
+    ap.add_argument("--screenshots", default=None, help="folder for app_run.png / app_fork.png")
+    ap.add_argument("--no-overhead", action="store_true")
+    a = ap.parse_args(argv)
+    print(json.dumps(bench_ui(a.clicks, screenshots=a.screenshots, overhead=not a.no_overhead), indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,285 @@
+"""Thin Panel wiring: widgets <-> :class:`AppState`, figures from ``graspviz.plotting``.
+
+Planning jobs run in a worker thread (one at a time per session); results are pushed back onto the
+session's event loop with ``doc.add_next_tick_callback`` so the page stays responsive.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+
+import panel as pn
+
+import graspviz as gv
+
+from .state import MAX_IMPORT_BYTES, PLANNER_CHOICES, AppState
+
+pn.extension("plotly", inline=True)  # at app import: inline JS works in offline JupyterLab
+
+SIDEBAR_W = 300
+
+
+def _knob_widget(k, value):
+    common = dict(label=k.name, description=k.help or None, width=SIDEBAR_W - 40)
+    if k.type is bool:
+        return pn.widgets.Checkbox(value=bool(value), label=k.name, width=SIDEBAR_W - 40)  # (no tooltip support)
+    if k.choices:
+        return pn.widgets.Select(options=list(k.choices), value=value, **common)
+    if k.type is int:
+        return pn.widgets.IntInput(value=int(value), start=None if k.low is None else int(k.low),
+                                   end=None if k.high is None else int(k.high), **common)
+    step = 10 ** round(__import__("math").log10(abs(value))) / 10 if value else 0.01
+    return pn.widgets.FloatInput(value=float(value), start=k.low, end=k.high, step=step, **common)
+
+
+class App:
+    """One session's page: an :class:`AppState` and the widgets bound to it."""
+
+    def __init__(self, state: AppState | None = None):
+        self.state = st = state or AppState()
+        self.doc = pn.state.curdoc
+        self._job_thread = None
+        self._play_cb = None
+        self._live = False
+        W = SIDEBAR_W - 20
+        # -- problem and planner choice
+        self.w_world = pn.widgets.Select(label="world", options=list(gv.WORLDS), value=st.world, width=W)
+        self.w_planner = pn.widgets.Select(label="planner", options=PLANNER_CHOICES, value=st.planner, width=W)
+        self.w_horizon = pn.widgets.IntInput(label="horizon T", value=st.horizon, start=1, end=500, width=W // 2 - 5)
+        self.w_seed = pn.widgets.IntInput(label="seed", value=st.seed, start=0, width=W // 2 - 5)
+        self.w_batch = pn.widgets.IntInput(label="problems B", value=st.batch, start=1, end=256, width=W // 2 - 5)
+        self.w_index = pn.widgets.IntInput(label="show problem", value=st.problem_index, start=0, end=st.batch - 1,
+                                           width=W // 2 - 5)
+        self.config_box = pn.Column(sizing_mode="stretch_width")
+        # -- actions
+        self.b_run = pn.widgets.Button(label="Run", color="primary", width=80)
+        self.b_step = pn.widgets.Button(label="Step", width=80)
+        self.b_play = pn.widgets.Toggle(label="Play", width=80)
+        self.b_reset = pn.widgets.Button(label="Reset", width=130)
+        self.b_fork = pn.widgets.Button(label="Fork from here", width=130)
+        self.b_compare = pn.widgets.Button(label="Compare planners", width=140)
+        self.progress = pn.indicators.Progress(value=0, max=100, width=W, height=12, visible=False)
+        self.download = pn.widgets.FileDownload(callback=self._export, filename="graspviz-run.npz", label="Export run",
+                                                width=130, embed=False)
+        self.upload = pn.widgets.FileInput(accept=".npz", width=W)
+        # -- main area
+        self.alert = pn.pane.Alert("", alert_type="info", visible=False, sizing_mode="stretch_width")
+        self.label = pn.pane.Markdown(st.iteration_label(), css_classes=["iteration-label"], margin=(0, 10))
+        self.slider = pn.widgets.IntSlider(label="iteration", start=0, end=1, value=0, disabled=True,
+                                           sizing_mode="stretch_width")
+        cfg = dict(config={"displaylogo": False, "responsive": True})
+        self.p_plan = pn.pane.Plotly(height=480, sizing_mode="stretch_width", css_classes=["plan-plot"], **cfg)
+        self.p_losses = pn.pane.Plotly(height=760, sizing_mode="stretch_width", **cfg)
+        self.p_gap = pn.pane.Plotly(height=480, sizing_mode="stretch_width", **cfg)
+        self.p_race = pn.pane.Plotly(height=520, sizing_mode="stretch_width", **cfg)
+        self.p_sched = pn.pane.Plotly(height=420, sizing_mode="stretch_width", **cfg)
+        self.p_land = pn.pane.Plotly(height=500, sizing_mode="stretch_width", **cfg)
+        self.b_land = pn.widgets.Button(label="Landscape at cursor", width=170)
+        self.w_dirs = pn.widgets.RadioButtonGroup(options=["pca", "gradient"], value="pca", width=160)
+        self.tabs = pn.Tabs(("Schedules", self.p_sched),
+                            ("Landscape", pn.Column(pn.Row(self.b_land, self.w_dirs), self.p_land,
+                                                    sizing_mode="stretch_width")),
+                            ("Race", pn.Column(self.b_compare, self.p_race, sizing_mode="stretch_width")),
+                            sizing_mode="stretch_width", dynamic=True)
+        self._wire()
+        self._build_config()
+        self.refresh()
+
+    # -- wiring ----------------------------------------------------------------------------------------
+    def _wire(self):
+        st = self.state
+        self.w_world.param.watch(lambda e: self._set("world", e.new), "value")
+        self.w_planner.param.watch(lambda e: self._set("planner", e.new), "value")
+        self.w_horizon.param.watch(lambda e: self._set("horizon", e.new), "value")
+        self.w_seed.param.watch(lambda e: self._set("seed", e.new), "value")
+        self.w_batch.param.watch(lambda e: self._set("batch", e.new), "value")
+        self.w_index.param.watch(lambda e: self._set_index(e.new), "value")
+        st.param.watch(lambda e: self._build_config(), ["world", "planner"])
+        self.b_run.on_click(lambda e: self._job(st.run, live=True))
+        self.b_step.on_click(lambda e: self._job(lambda: st.step(1)))
+        self.b_play.param.watch(self._play, "value")
+        self.b_reset.on_click(lambda e: self._reset())
+        self.b_fork.on_click(lambda e: self._job(st.fork))
+        self.b_compare.on_click(lambda e: self._job(st.compare, live=True))
+        self.b_land.on_click(lambda e: self._job(lambda: st.compute_landscape(self.w_dirs.value)))
+        self.slider.param.watch(self._scrub, "value_throttled")
+        self.upload.param.watch(self._import, "value")
+
+    def _set(self, name, value):
+        try:
+            setattr(self.state, name, value)
+        except Exception as e:  # param bounds
+            self.state._error(e)
+        if name == "batch":
+            self.w_index.end = max(self.state.batch - 1, 0)
+        if name == "world":
+            self.w_horizon.value = self.state.horizon
+        self._show_message()
+
+    def _set_index(self, b):
+        self.state.problem_index = max(0, min(int(b or 0), self.state.batch - 1))
+        self.refresh()
+
+    def _build_config(self):
+        st = self.state
+        widgets = []
+        for k in st.knobs():
+            w = _knob_widget(k, st.config.get(k.name, k.default))
+            w.param.watch(lambda e, name=k.name: self._set_knob(name, e), "value")
+            widgets.append(w)
+        self.knob_widgets = {w.label: w for w in widgets}
+        self.config_box[:] = [pn.pane.Markdown(f"**{gv.make_planner(st.planner).label} settings**", margin=(5, 10, 0, 10)),
+                              *widgets]
+
+    def _set_knob(self, name, event):
+        if not self.state.set_config(name, event.new):
+            w = self.knob_widgets.get(name)
+            if w is not None and event.old is not None:
+                w.value = event.old
+        else:
+            from graspviz.plotting.theme import empty_figure
+            self.p_sched.object = self.state.figures(("schedules",)).get("schedules") or empty_figure(
+                f"{self.state.planner} has no sigma / gamma schedules", "schedules")
+        self._show_message()
+
+    # -- jobs ------------------------------------------------------------------------------------------
+    def _push(self, fn):
+        """Run ``fn`` on the session's event loop (directly when there is no server session)."""
+        if self.doc is not None and self.doc.session_context is not None:
+            self.doc.add_next_tick_callback(fn)
+        else:
+            fn()
+
+    def _job(self, fn, live=False, after=None):
+        if self.state.busy:
+            return False
+        self.state.busy = True
+        if live:  # long jobs only: toggling widgets re-lays out the page (slow in the browser)
+            self.progress.visible = True
+            self._set_busy_ui(True)
+        self._live = live
+        last = [0.0]
+
+        def live_cb(*args):
+            now = time.perf_counter()
+            if now - last[0] > 0.5:
+                last[0] = now
+                self._push(lambda: setattr(self.progress, "value", self.state.progress))
+
+        def work():
+            try:
+                if live:
+                    fn(callback=live_cb)
+                else:
+                    fn()
+            finally:
+                self.state.busy = False
+                self._push(self._done)
+                if after is not None:
+                    after()
+        self._job_thread = threading.Thread(target=work, daemon=True, name="graspviz-app-job")
+        self._job_thread.start()
+        return True
+
+    def _set_busy_ui(self, busy):
+        for b in (self.b_run, self.b_step, self.b_fork, self.b_compare, self.b_reset, self.b_land):
+            b.disabled = busy
+
+    def _done(self):
+        if self._live:
+            self._set_busy_ui(False)
+            self.progress.visible = False
+        self.refresh()
+
+    def _play(self, event):
+        if event.new:
+            self.b_play.label = "Pause"
+            if self._play_cb is None:
+                self._play_cb = pn.state.add_periodic_callback(self._tick, period=150)
+        else:
+            self.b_play.label = "Play"
+            if self._play_cb is not None:
+                self._play_cb.stop()
+                self._play_cb = None
+
+    def _tick(self):
+        if not self.state.busy:
+            self._job(lambda: self.state.step(1))
+
+    def _reset(self):
+        if self.b_play.value:
+            self.b_play.value = False
+        self.state.reset()
+        self._build_config()
+        self.refresh()
+
+    def _scrub(self, event):
+        self.state.scrub(event.new)
+        self.refresh(slider=False)
+
+    def _export(self):
+        return io.BytesIO(self.state.export_bytes())
+
+    def _import(self, event):
+        data = event.new
+        if data is not None and len(data) > MAX_IMPORT_BYTES:
+            self.state._error(f"the file is {len(data) / 2**20:.1f} MB; the app accepts run files up to 50 MB")
+        elif data is not None:
+            ok = self.state.import_bytes(data)
+            if ok:
+                for w, name in ((self.w_world, "world"), (self.w_planner, "planner"), (self.w_horizon, "horizon"),
+                                (self.w_seed, "seed"), (self.w_batch, "batch")):
+                    w.value = getattr(self.state, name)
+                self._build_config()
+        self.refresh()
+
+    # -- view ------------------------------------------------------------------------------------------
+    def _show_message(self):
+        st = self.state
+        self.alert.object = st.message
+        self.alert.alert_type = st.message_kind
+        self.alert.visible = bool(st.message)
+
+    def refresh(self, slider=True):
+        """Redraw: the plan view and the label first, the slower figures on the next tick."""
+        st = self.state
+        self.p_plan.object = st.figures(("plan",))["plan"]
+        self.label.object = st.iteration_label()
+        if self.doc is not None and self.doc.session_context is not None:
+            # let the browser draw the plan before the server builds the slower figures (2-core machines)
+            self.doc.add_timeout_callback(self._refresh_rest, 80)
+        else:
+            self._refresh_rest()
+        if slider and st.history is not None and len(st.history):
+            its = st.history.iterations
+            self.slider.param.update(start=its[0], end=max(its[-1], its[0] + 1), value=st.iteration, disabled=len(its) < 2)
+        elif st.history is None:
+            self.slider.param.update(start=0, end=1, value=0, disabled=True)
+        self._show_message()
+
+    def _refresh_rest(self):
+        figs = self.state.figures(("losses", "gap", "race", "schedules", "landscape"))
+        self.p_losses.object = figs["losses"]
+        self.p_gap.object = figs["gap"]
+        from graspviz.plotting.theme import empty_figure
+        self.p_race.object = figs.get("race") or empty_figure("press Compare planners to race GD, CEM, GRASP and "
+                                                             "collocation on these problems", "race")
+        self.p_sched.object = figs.get("schedules") or empty_figure(f"{self.state.planner} has no sigma / gamma schedules",
+                                                                    "schedules")
+        self.p_land.object = figs.get("landscape") or empty_figure("press 'Landscape at cursor'", "loss landscape")
+
+    def view(self):
+        side = pn.Column(
+            "## graspviz", self.w_world, self.w_planner, pn.Row(self.w_horizon, self.w_seed),
+            pn.Row(self.w_batch, self.w_index),
+            pn.Row(self.b_run, self.b_step, self.b_play), self.progress,
+            pn.Row(self.b_fork, self.b_reset), pn.Row(self.download), "Import a run (.npz, up to 50 MB)", self.upload,
+            self.config_box, width=SIDEBAR_W, scroll=True, styles={"max-height": "100vh"})
+        main = pn.Column(self.alert, self.label, self.slider,
+                         pn.Row(pn.Column(self.p_plan, sizing_mode="stretch_width", styles={"flex": "1.25"}),
+                                pn.Column(self.p_gap, sizing_mode="stretch_width", styles={"flex": "1"}),
+                                sizing_mode="stretch_width"),
+                         self.p_losses, self.tabs, sizing_mode="stretch_width")
+        return pn.Row(side, main, sizing_mode="stretch_width")

@@ -1,0 +1,371 @@
+"""The app's state: a ``param.Parameterized`` object, usable and testable without a server or browser.
+
+Everything the page shows derives from this object: the chosen world / planner / problem settings,
+the planner config values, the recorded :class:`~graspviz.History`, the iteration cursor, an optional
+forked branch, an optional race, and a one-line message (errors never raise into the page).
+Methods are synchronous; the Panel wiring (``layout.py``) calls them from a worker thread.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import param
+
+import graspviz as gv
+from graspviz.config import knobs
+from graspviz.errors import GraspvizError
+from graspviz.history import History
+
+#: Uploaded run files larger than this are refused.
+MAX_IMPORT_BYTES = 50 * 2**20
+PLANNER_CHOICES = [*gv.PLANNERS, *gv.ABLATIONS]
+
+
+class AppState(param.Parameterized):
+    """One browser session's explorer state (see module docstring)."""
+
+    world = param.Selector(default="wall", objects=list(gv.WORLDS), doc="registered world")
+    planner = param.Selector(default="grasp", objects=PLANNER_CHOICES, doc="planner or GRASP ablation")
+    horizon = param.Integer(default=40, bounds=(1, 500), doc="planning horizon T")
+    seed = param.Integer(default=0, bounds=(0, None), doc="seed of the problems and the planner noise")
+    batch = param.Integer(default=4, bounds=(1, 256), doc="number of problems B planned in parallel")
+    problem_index = param.Integer(default=0, bounds=(0, None), doc="which problem the plan view shows")
+    stride = param.Integer(default=1, bounds=(1, None), doc="record every stride-th iterate")
+    config = param.Dict(default={}, doc="planner config values (graspviz.config knobs)")
+    history = param.Parameter(default=None, doc="the recorded run (History)")
+    iteration = param.Integer(default=0, bounds=(0, None), doc="iteration cursor into the history")
+    fork_history = param.Parameter(default=None, doc="a branch forked from the history")
+    race_result = param.Parameter(default=None, doc="result of graspviz.race.race")
+    landscape_result = param.Parameter(default=None, doc="result of graspviz.landscape.landscape")
+    message = param.String(default="", doc="last error or notice (empty: none)")
+    message_kind = param.Selector(default="info", objects=["info", "success", "warning", "danger"])
+    busy = param.Boolean(default=False, doc="a planning job is running")
+    progress = param.Integer(default=0, bounds=(0, 100), doc="progress of the running job, percent")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self.apply_defaults()
+
+    # -- settings --------------------------------------------------------------------------------------
+    @property
+    def world_obj(self):
+        return gv.get_world(self.world)
+
+    def config_class(self):
+        return gv.make_planner(self.planner).Config
+
+    def knobs(self):
+        """The :class:`~graspviz.config.Knob` of every setting of the current planner."""
+        return list(knobs(self.config_class()))
+
+    def apply_defaults(self):
+        """Config values = the planner's defaults with the world's suggested settings."""
+        self.config = gv.planner_config(self.planner, self.world).to_dict()
+
+    @param.depends("world", watch=True)
+    def _on_world(self):
+        self.apply_defaults()
+        self.horizon = self.world_obj.default_horizon
+
+    @param.depends("planner", watch=True)
+    def _on_planner(self):
+        self.apply_defaults()
+
+    def set_config(self, name: str, value) -> bool:
+        """Change one setting (validated by the config class); on error, set the message and return False."""
+        try:
+            cfg = self.planner_cfg().replace(**{name: value})
+        except GraspvizError as e:
+            return self._error(e)
+        self.config = cfg.to_dict()
+        return True
+
+    def planner_cfg(self):
+        return gv.make_planner(self.planner, dict(self.config)).config
+
+    def problem(self):
+        """The current problems (cached per world / batch / horizon / seed: Problems are immutable)."""
+        key = (self.world, self.batch, self.horizon, self.seed)
+        if getattr(self, "_problem_key", None) != key:
+            self._problem = self.world_obj.sample_problems(self.batch, horizon=self.horizon, seed=self.seed)
+            self._problem_key = key
+        return self._problem
+
+    # -- messages --------------------------------------------------------------------------------------
+    def _error(self, e) -> bool:
+        self.message_kind = "danger"
+        self.message = str(e).splitlines()[0] if str(e) else type(e).__name__
+        return False
+
+    def _notice(self, text: str, kind: str = "info"):
+        self.message_kind = kind
+        self.message = text
+
+    def clear_message(self):
+        self.message = ""
+
+    def _after_run(self, hist: History):
+        if hist.stop_reason and not hist.stop_reason.startswith("stopped by request"):
+            self.message_kind, self.message = "warning", hist.stop_reason
+
+    # -- planning --------------------------------------------------------------------------------------
+    def run(self, steps: int | None = None, callback=None) -> bool:
+        """Plan from scratch with the current settings (``steps`` default: the config's)."""
+        with self._lock:
+            try:
+                self.clear_message()
+                self._stop.clear()
+                planner = gv.make_planner(self.planner, dict(self.config))
+                problem = self.problem()
+                total = planner.config.steps if steps is None else steps
+
+                def cb(snap):
+                    self.progress = int(100 * snap.iteration / max(total, 1))
+                    if callback is not None:
+                        callback(snap)
+                    return self._stop.is_set()
+
+                import warnings
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    hist = gv.run(planner, problem, seed=self.seed, steps=steps, stride=self.stride, callback=cb)
+                self.progress = 100
+                self.fork_history = None
+                self._set_history(hist)
+                self._after_run(hist)
+                return True
+            except Exception as e:  # bad settings, model errors: say so, keep the page usable
+                return self._error(e)
+
+    def stop(self):
+        """Ask a running job to stop after its current iteration."""
+        self._stop.set()
+
+    def step(self, n: int = 1) -> bool:
+        """``n`` more iterations from the end of the history (a new run at iteration 0 if there is none
+        or the settings changed). The cursor moves to the new last iteration."""
+        with self._lock:
+            try:
+                self.clear_message()
+                if self.history is None or not self._matches(self.history):
+                    ok = self.run(steps=0)
+                    if not ok:
+                        return False
+                    if n <= 0:
+                        return True
+                h = self.history
+                last = h.last.iteration
+                if last not in h.checkpoints:
+                    raise GraspvizError(f"no checkpoint at iteration {last}; press Run")
+                planner = gv.make_planner(self.planner, dict(self.config))
+                problem = self.problem()
+                state = planner.restore(h.checkpoints[last], problem)
+                import warnings
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    more = gv.run(planner, problem, seed=self.seed, steps=n, state=state, stride=1)
+                wall0 = h.last.wall_time
+                import dataclasses
+                new = History(**{f.name: getattr(h, f.name) for f in dataclasses.fields(h)})
+                new.snapshots = list(h.snapshots) + [dataclasses.replace(s, wall_time=s.wall_time + wall0)
+                                                     for s in more.snapshots[1:]]
+                new.checkpoints = {**h.checkpoints, **{k: v for k, v in more.checkpoints.items() if k != last}}
+                new.stop_reason = more.stop_reason
+                self._set_history(new)
+                self._after_run(more)
+                return True
+            except Exception as e:
+                return self._error(e)
+
+    def _matches(self, h: History) -> bool:
+        """Whether ``h`` was produced by the current settings (so stepping may continue it)."""
+        return (h.planner == self.planner or self.planner in gv.ABLATIONS) and h.world == self.world \
+            and h.seed == self.seed and h.horizon == self.horizon and len(h.start) == self.batch \
+            and h.config == self.planner_cfg().to_dict()
+
+    def _set_history(self, hist: History):
+        self.history = hist
+        self.iteration = hist.last.iteration if len(hist) else 0
+        self.problem_index = min(self.problem_index, len(hist.start) - 1)
+
+    def reset(self):
+        """Forget the run, the branch and the race; settings back to the world's suggestions."""
+        with self._lock:
+            self.history = None
+            self.fork_history = None
+            self.race_result = None
+            self.landscape_result = None
+            self.iteration = 0
+            self.progress = 0
+            self.apply_defaults()
+            self.clear_message()
+
+    def scrub(self, k: int) -> int:
+        """Move the cursor to the last recorded iteration at or before ``k``; returns it."""
+        if self.history is None or not len(self.history):
+            return self.iteration
+        try:
+            self.iteration = self.history.at(int(k)).iteration
+        except GraspvizError:
+            self.iteration = self.history[0].iteration
+        return self.iteration
+
+    @property
+    def snapshot(self):
+        return None if self.history is None or not len(self.history) else self.history.at(self.iteration)
+
+    def fork(self, steps: int | None = None) -> bool:
+        """Continue the run from the cursor with the current settings (``graspviz.fork``): a second branch."""
+        with self._lock:
+            try:
+                self.clear_message()
+                h = self.history
+                if h is None:
+                    raise GraspvizError("nothing to fork: run or step first")
+                ks = [k for k in h.checkpoints if k <= self.iteration]
+                if not ks:
+                    raise GraspvizError(f"no checkpoint at or before iteration {self.iteration}")
+                k = max(ks)
+                base = h.config
+                cur = self.planner_cfg().to_dict() if self.planner == h.planner or self.planner in gv.ABLATIONS else base
+                overrides = {name: v for name, v in cur.items() if base.get(name) != v}
+                if steps is None:
+                    steps = max(int(cur.get("steps", base.get("steps", 1))) - k, 1)
+                import warnings
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    self.fork_history = gv.fork(h, k, steps=steps, **overrides)
+                changed = ", ".join(f"{n}={v}" for n, v in overrides.items()) or "same settings"
+                self._notice(f"forked at iteration {k} ({changed})", "success")
+                return True
+            except Exception as e:
+                return self._error(e)
+
+    def branches(self) -> list:
+        """[(label, History)] for the losses figure: the run and, if any, its fork."""
+        if self.history is None:
+            return []
+        out = [("run", self.history)]
+        if self.fork_history is not None:
+            k = self.fork_history.meta.get("forked_from", {}).get("iteration", "?")
+            out.append((f"fork at k={k}", self.fork_history))
+        return out
+
+    def compare(self, planners=("gd", "cem", "grasp", "collocation"), steps=None, callback=None) -> bool:
+        """Race several planners on the current problems (``graspviz.race.race``)."""
+        from graspviz.race import race
+        with self._lock:
+            try:
+                self.clear_message()
+
+                def cb(name, i, n):
+                    self.progress = int(100 * i / n)
+                    if callback is not None:
+                        callback(name, i, n)
+                self.race_result = race(self.world_obj, self.problem(), planners=planners, seed=self.seed,
+                                        steps=steps, callback=cb)
+                self.progress = 100
+                return True
+            except Exception as e:
+                return self._error(e)
+
+    def compute_landscape(self, directions: str = "pca", resolution: int = 31, callback=None) -> bool:
+        """Loss slices around the iterate at the cursor (``graspviz.landscape.landscape``)."""
+        from graspviz.landscape import landscape
+        from graspviz.planners.base import problem_of
+        with self._lock:
+            try:
+                self.clear_message()
+                if self.history is None:
+                    raise GraspvizError("no run yet: run or step first")
+                self.landscape_result = landscape(problem_of(self.history), self.history, self.iteration,
+                                                  directions=directions, resolution=resolution,
+                                                  b=min(self.problem_index, len(self.history.start) - 1))
+                return True
+            except Exception as e:
+                return self._error(e)
+
+    # -- files -----------------------------------------------------------------------------------------
+    def export_bytes(self) -> bytes:
+        """The run as a graspviz history file (.npz, no pickle)."""
+        if self.history is None:
+            self._error(GraspvizError("nothing to export: run or step first"))
+            return b""
+        return self.history.to_bytes()
+
+    def import_bytes(self, data: bytes) -> bool:
+        """Load a run file; refuse files over 50 MB and anything that is not a graspviz history."""
+        with self._lock:
+            try:
+                self.clear_message()
+                if data is None or len(data) == 0:
+                    raise GraspvizError("the file is empty")
+                if len(data) > MAX_IMPORT_BYTES:
+                    raise GraspvizError(f"the file is {len(data) / 2**20:.1f} MB; the app accepts run files up to "
+                                        f"{MAX_IMPORT_BYTES // 2**20} MB")
+                hist = History.load(bytes(data), max_bytes=MAX_IMPORT_BYTES)
+                if not len(hist):
+                    raise GraspvizError("the file holds no snapshots")
+                if hist.world in gv.WORLDS:
+                    self.world = hist.world
+                if hist.planner in PLANNER_CHOICES:
+                    self.planner = hist.planner
+                self.horizon, self.seed, self.batch = int(hist.horizon), int(hist.seed), len(hist.start)
+                self.stride = int(hist.meta.get("stride", 1))
+                try:
+                    self.config = gv.make_planner(hist.planner, dict(hist.config)).config.to_dict()
+                except Exception:
+                    pass
+                self.fork_history = None
+                self._set_history(hist)
+                self._notice(f"imported a {hist.planner} run with {len(hist)} snapshots", "success")
+                return True
+            except Exception as e:
+                return self._error(e)
+
+    # -- figures ---------------------------------------------------------------------------------------
+    def figures(self, which=("plan", "losses", "gap", "race", "schedules", "landscape")) -> dict:
+        """Plotly figures of the current state: plan, losses, gap (and race when there is one); ``which`` picks."""
+        from graspviz.plotting import fig_gap, fig_losses, fig_plan, fig_race
+        from graspviz.plotting.theme import empty_figure
+        out = {}
+        snap = self.snapshot
+        if snap is None:
+            out["plan"] = empty_figure("press Run or Step to plan", "plan")
+            out["losses"] = empty_figure("no run yet", "losses")
+            out["gap"] = empty_figure("no run yet", "dynamics gap")
+        elif "plan" in which:
+            h = self.history
+            b = min(self.problem_index, snap.rollout.shape[0] - 1)
+            w = gv.get_world(h.world) if h.world in gv.WORLDS else None
+            layout = w.layout() if w is not None else None
+            true = None
+            if w is not None and type(w).simulate is not gv.World.simulate:  # a separate simulator
+                import numpy as np
+                true = w.simulate(h.start, np.array(snap.actions))
+            out["plan"] = fig_plan(snap, layout, b=b, goal=h.goal, true_rollout=true)
+        if snap is not None and "losses" in which:
+            out["losses"] = fig_losses(self.branches())
+            out["losses"].add_vline(x=snap.iteration, line=dict(color="black", width=1.5))
+        if snap is not None and "gap" in which:
+            out["gap"] = fig_gap(self.history, b=min(self.problem_index, snap.rollout.shape[0] - 1))
+        if self.race_result is not None and "race" in which:
+            out["race"] = fig_race(self.race_result)
+        if "schedules" in which and "sigma_schedule" in self.config:
+            from graspviz.curves import grasp_schedule_curves
+            from graspviz.plotting import fig_schedules
+            out["schedules"] = fig_schedules(**grasp_schedule_curves(self.planner_cfg()))
+        if "landscape" in which and self.landscape_result is not None:
+            from graspviz.plotting import fig_landscape
+            out["landscape"] = fig_landscape(self.landscape_result)
+        return {k: v for k, v in out.items() if k in which}
+
+    def iteration_label(self) -> str:
+        if self.history is None or not len(self.history):
+            return "iteration: - (no run)"
+        s = self.snapshot
+        return (f"iteration {s.iteration} of {self.history.last.iteration} | goal distance "
+                f"{float(s.goal_distance.mean()):.3g} | planning time {s.wall_time:.2f} s")

@@ -1,0 +1,9 @@
+"""Pure Plotly figure builders: History / Snapshot / plain dicts in, ``go.Figure`` out (no Panel, torch or I/O)."""
+
+from .analysis import fig_landscape, fig_race
+from .diagnostics import fig_gap, fig_losses, fig_schedules
+from .plan import fig_plan
+from .theme import PLANNER_COLORS, metric_name, planner_color, problem_name
+
+__all__ = ["fig_plan", "fig_gap", "fig_losses", "fig_schedules", "fig_landscape", "fig_race", "PLANNER_COLORS",
+           "planner_color", "metric_name", "problem_name"]

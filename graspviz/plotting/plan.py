@@ -1,0 +1,78 @@
+"""Plan view: the world's geometry, start, goal, virtual states, model rollout and true rollout."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .theme import PART_COLORS, base_layout, problem_name
+
+START, GOAL, WALL, CIRCLE = "start", "goal", "wall", "obstacle"
+VIRTUAL, ROLLOUT, TRUE = "virtual states", "model rollout", "true rollout"
+
+
+def _shapes(fig, layout: dict, row=None, col=None):
+    kw = {} if row is None else dict(row=row, col=col)
+    for i, (x0, y0, x1, y1) in enumerate(layout.get("walls") or []):
+        fig.add_trace(go.Scatter(x=[x0, x1, x1, x0, x0], y=[y0, y0, y1, y1, y0], fill="toself", mode="lines",
+                                 line=dict(color=PART_COLORS["wall"], width=1), fillcolor="rgba(80,80,80,0.5)",
+                                 name=WALL, legendgroup=WALL, showlegend=i == 0, hoverinfo="name"), **kw)
+    for i, (cx, cy, r) in enumerate(layout.get("circles") or []):
+        th = np.linspace(0, 2 * np.pi, 48)
+        fig.add_trace(go.Scatter(x=cx + r * np.cos(th), y=cy + r * np.sin(th), fill="toself", mode="lines",
+                                 line=dict(color=PART_COLORS["wall"], width=1), fillcolor="rgba(80,80,80,0.4)",
+                                 name=CIRCLE, legendgroup=CIRCLE, showlegend=i == 0, hoverinfo="name"), **kw)
+
+
+def fig_plan(snapshot, layout: dict | None = None, b: int = 0, true_rollout=None, frames_virtual=None,
+             frames_true=None, start=None, goal=None, title: str | None = None) -> go.Figure:
+    """Plan view of problem ``b`` of a :class:`~graspviz.Snapshot`, first two state dims as x / y.
+
+    ``layout`` is ``world.layout()`` (bounds, walls, circles, axes). ``start`` / ``goal`` (B, S) default to
+    the rollout's first state and, when absent, are drawn from the rollout only. ``true_rollout`` (B, T+1, S)
+    is the simulator's trajectory of the same actions. ``frames_virtual`` / ``frames_true`` are optional
+    lists of (H, W, 3) uint8 images (pixel worlds): they are shown as strips under the plan.
+    """
+    layout = layout or {}
+    strips = [f for f in (frames_virtual, frames_true) if f is not None and len(f)]
+    if strips:
+        fig = make_subplots(rows=1 + len(strips), cols=1, row_heights=[0.7] + [0.3 / len(strips)] * len(strips),
+                            vertical_spacing=0.06)
+        kw = dict(row=1, col=1)
+    else:
+        fig, kw = go.Figure(), {}
+    _shapes(fig, layout, **({} if not kw else kw))
+    roll = np.asarray(snapshot.rollout)[b]
+    s0 = roll[0] if start is None else np.asarray(start)[b]
+    if snapshot.states is not None:
+        g_arr = goal if goal is not None else None
+        xs = np.asarray(snapshot.states)[b]
+        path = np.concatenate([s0[None], xs] + ([np.asarray(g_arr)[b][None]] if g_arr is not None else []), 0)
+        fig.add_trace(go.Scatter(x=path[:, 0], y=path[:, 1], mode="lines+markers", name=problem_name(VIRTUAL, b),
+                                 line=dict(color=PART_COLORS["virtual"], dash="dot"), marker=dict(size=5)), **kw)
+    fig.add_trace(go.Scatter(x=roll[:, 0], y=roll[:, 1], mode="lines+markers", name=problem_name(ROLLOUT, b),
+                             line=dict(color=PART_COLORS["rollout"]), marker=dict(size=4)), **kw)
+    if true_rollout is not None:
+        tr = np.asarray(true_rollout)[b]
+        fig.add_trace(go.Scatter(x=tr[:, 0], y=tr[:, 1], mode="lines", name=problem_name(TRUE, b),
+                                 line=dict(color=PART_COLORS["true"], dash="dash")), **kw)
+    fig.add_trace(go.Scatter(x=[s0[0]], y=[s0[1]], mode="markers", name=START,
+                             marker=dict(color=PART_COLORS["start"], size=13, symbol="circle")), **kw)
+    if goal is not None:
+        g = np.asarray(goal)[b]
+        fig.add_trace(go.Scatter(x=[g[0]], y=[g[1]], mode="markers", name=GOAL,
+                                 marker=dict(color=PART_COLORS["goal"], size=15, symbol="star")), **kw)
+    for i, frames in enumerate(strips):
+        strip = np.concatenate([np.asarray(f) for f in frames], axis=1)
+        fig.add_trace(go.Image(z=strip, name=("virtual frames", "true frames")[i] if len(strips) > 1 else "frames"),
+                      row=2 + i, col=1)
+        fig.update_xaxes(visible=False, row=2 + i, col=1)
+        fig.update_yaxes(visible=False, row=2 + i, col=1)
+    xl, yl = (layout.get("axes") or ("x", "y"))[:2]
+    bounds = layout.get("bounds")
+    xa = dict(title_text=xl, **({"range": list(bounds[0])} if bounds else {}))
+    ya = dict(title_text=yl, scaleanchor="x", scaleratio=1, **({"range": list(bounds[1])} if bounds else {}))
+    fig.update_xaxes(**xa, **kw)
+    fig.update_yaxes(**ya, **kw)
+    return base_layout(fig, title or f"plan at iteration {snapshot.iteration} (problem {b})")

@@ -1,0 +1,206 @@
+"""The app's state object without a server: run, step, scrub, fork, export/import, errors, isolation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("panel")
+
+import graspviz as gv
+from graspviz import metrics as M
+from graspviz.app.state import MAX_IMPORT_BYTES, AppState
+from graspviz.history import snapshots_equal
+
+
+def small(**kw):
+    st = AppState(world="wall", planner="grasp", batch=2, horizon=12, **kw)
+    st.set_config("steps", 10)
+    st.set_config("sync_every", 5)
+    return st
+
+
+def test_defaults_follow_world_and_planner():
+    st = AppState()
+    assert st.config["lr_states"] == gv.get_world("wall").planner_defaults["grasp"]["lr_states"]
+    st.planner = "gd"
+    assert "lr" in st.config and "lr_states" not in st.config
+    assert {k.name for k in st.knobs()} == set(st.config)
+    st.world = "hills"
+    assert st.horizon == gv.get_world("hills").default_horizon
+
+
+def test_run_and_scrub():
+    st = small()
+    assert st.run()
+    assert st.history is not None and st.history.last.iteration == 10 and st.iteration == 10
+    assert st.progress == 100 and st.message == ""
+    assert st.scrub(4) == 4 and st.snapshot.iteration == 4
+    assert st.scrub(1000) == 10
+    figs = st.figures()
+    assert {"plan", "losses", "gap"} <= set(figs)
+    assert M.LOSS_TOTAL in [t.name for t in figs["losses"].data]
+    assert "iteration 10 of 10" in st.iteration_label()
+
+
+def test_step_matches_run():
+    a, b = small(), small()
+    assert a.step(3) and a.history.last.iteration == 3 and a.iteration == 3
+    assert a.step(2) and a.history.last.iteration == 5
+    assert a.history.iterations == list(range(6))
+    b.run(steps=5)
+    for x, y in zip(a.history.snapshots, b.history.snapshots):
+        np.testing.assert_array_equal(x.actions, y.actions)
+        np.testing.assert_array_equal(x.states, y.states)
+    assert np.all(np.diff([s.wall_time for s in a.history.snapshots]) >= 0)
+
+
+def test_changed_setting_starts_a_new_run_on_step():
+    st = small()
+    st.step(2)
+    st.set_config("gamma", 0.5)
+    st.step(1)
+    assert st.history.last.iteration == 1 and st.history.config["gamma"] == 0.5
+
+
+def test_slider_value_changes_next_run():
+    st = small()
+    st.run()
+    d1 = st.history.last.goal_distance.copy()
+    assert st.set_config("lr_actions", 0.001)
+    st.run()
+    assert st.history.config["lr_actions"] == 0.001
+    assert not np.allclose(st.history.last.goal_distance, d1)
+
+
+def test_bad_setting_is_a_message():
+    st = small()
+    assert not st.set_config("lr_states", -1.0)
+    assert st.message_kind == "danger" and "lr_states" in st.message
+    assert st.config["lr_states"] > 0  # unchanged
+
+
+def test_fork_from_cursor():
+    st = small()
+    st.run()
+    st.scrub(5)
+    st.set_config("gamma", 0.5)
+    assert st.fork()
+    f = st.fork_history
+    assert f.iterations[0] == 5 and f.last.iteration == 10
+    assert f.meta["forked_from"]["overrides"] == {"gamma": 0.5}
+    assert snapshots_equal(f[0], st.history.at(5))
+    labels = [t.name for t in st.figures()["losses"].data]
+    assert "run: loss/total" in labels and "fork at k=5: loss/total" in labels
+
+
+def test_fork_without_run_is_a_message():
+    st = small()
+    assert not st.fork() and "run" in st.message
+
+
+def test_export_import_round_trip():
+    st = small(seed=3)
+    st.run()
+    st.scrub(7)
+    data = st.export_bytes()
+    other = AppState(world="hills", planner="gd")
+    assert other.import_bytes(data)
+    assert (other.world, other.planner, other.seed, other.horizon, other.batch) == ("wall", "grasp", 3, 12, 2)
+    assert len(other.history) == len(st.history)
+    for x, y in zip(other.history.snapshots, st.history.snapshots):
+        assert snapshots_equal(x, y)
+    other.scrub(7)
+    fa, fb = st.figures(), other.figures()
+    for key in ("plan", "losses", "gap"):
+        assert [t.name for t in fa[key].data] == [t.name for t in fb[key].data]
+        for ta, tb in zip(fa[key].data, fb[key].data):
+            if getattr(ta, "y", None) is not None:
+                np.testing.assert_array_equal(np.asarray(ta.y, dtype=float), np.asarray(tb.y, dtype=float))
+    assert other.step(1) and other.history.last.iteration == 11  # imported runs continue
+
+
+def test_bad_files_are_messages():
+    st = small()
+    assert not st.import_bytes(b"not a run file")
+    assert st.message_kind == "danger" and st.message
+    assert not st.import_bytes(b"")
+    assert not st.import_bytes(b"0" * (MAX_IMPORT_BYTES + 1)) and "50 MB" in st.message
+    st.clear_message()
+    assert st.export_bytes() == b"" and "nothing to export" in st.message
+
+
+def test_two_instances_are_isolated():
+    a, b = small(), small()
+    a.set_config("gamma", 0.7)
+    a.run()
+    assert b.history is None and b.config["gamma"] != 0.7
+    b.planner = "cem"
+    assert a.planner == "grasp" and "lr_states" in a.config
+
+
+def test_compare_and_reset():
+    st = small()
+    assert st.compare(planners=("gd", "cem"), steps=3)
+    assert set(st.race_result["planners"]) == {"gd", "cem"}
+    assert "race" in st.figures()
+    st.run()
+    st.reset()
+    assert st.history is None and st.race_result is None and st.iteration == 0
+
+
+def test_serve_command_and_loopback_check():
+    import argparse
+
+    from graspviz.app import _is_loopback
+    from graspviz.app.cli import register
+    assert _is_loopback("127.0.0.1") and _is_loopback("localhost") and _is_loopback("::1")
+    assert not _is_loopback("0.0.0.0") and not _is_loopback("192.168.1.2")
+    ap = argparse.ArgumentParser()
+    register(ap.add_subparsers())
+    args = ap.parse_args(["serve"])
+    assert (args.port, args.address) == (5006, "127.0.0.1") and callable(args.func)
+    assert ap.parse_args(["serve", "--port", "7000", "--address", "0.0.0.0"]).port == 7000
+
+
+def test_app_widgets_without_server():
+    """The Panel wiring builds, and a widget for every config knob exists (no server needed)."""
+    from graspviz.app import create_app
+    view = create_app()
+    app = view.app
+    assert set(app.knob_widgets) == {k.name for k in app.state.knobs()}
+    app.w_planner.value = "cem"
+    assert set(app.knob_widgets) == {k.name for k in app.state.knobs()} and "samples" in app.knob_widgets
+    app.knob_widgets["steps"].value = 3
+    assert app.state.config["steps"] == 3
+    app.b_run.clicks += 1
+    app._job_thread.join(30)
+    assert app.state.history.last.iteration == 3 and "iteration 3 of 3" in app.label.object
+
+
+def test_landscape_and_schedules_figures():
+    st = small()
+    assert not st.compute_landscape() and "run" in st.message
+    st.run()
+    st.scrub(5)
+    assert st.compute_landscape(resolution=5)
+    assert st.landscape_result["iteration"] == 5
+    figs = st.figures()
+    assert "landscape" in figs and "schedules" in figs
+    assert [t.name for t in figs["schedules"].data][:2] == [M.NOISE_SIGMA, M.GOAL_WEIGHT]
+    st.planner = "gd"
+    assert "schedules" not in st.figures()
+
+
+def test_stop_reason_shown_as_warning(monkeypatch):
+    real = gv.run
+
+    def nan_run(*args, **kw):
+        h = real(*args, **kw)
+        h.stop_reason = "grasp stopped at iteration 3: the world model or the update produced NaN/Inf"
+        return h
+    monkeypatch.setattr(gv, "run", nan_run)
+    st = small()
+    assert st.run()
+    assert st.message_kind == "warning" and "NaN" in st.message
+    assert st.history is not None  # the computed snapshots are kept and shown

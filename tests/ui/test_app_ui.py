@@ -1,0 +1,146 @@
+"""The app in a real browser (Debian chromium): load, step, settings, scrub, fork, export/import, isolation."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.ui
+
+expect = pytest.importorskip("playwright.sync_api").expect
+
+PLOT = ".js-plotly-plot"
+
+
+def open_app(page, url, apps, n=1):
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url)
+    expect(page.get_by_role("button", name="Step", exact=True)).to_be_visible(timeout=30_000)
+    expect(page.locator(PLOT).first).to_be_visible(timeout=30_000)
+    assert len(apps) == n
+    app = apps[-1]
+    app.state.set_config("steps", 20)
+    return app, errors
+
+
+def plan_data(page):
+    return page.locator(PLOT).first.evaluate("el => el.data.map(t => [t.name, Array.from(t.x || []), Array.from(t.y || [])])")
+
+
+def wait_idle(app, timeout=30):
+    import time
+    t0 = time.time()
+    while (app.state.busy or (app._job_thread is not None and app._job_thread.is_alive())) and time.time() - t0 < timeout:
+        time.sleep(0.02)
+
+
+def test_loads_without_console_errors_and_steps(server, page):
+    url, apps = server
+    app, errors = open_app(page, url, apps)
+    before = plan_data(page)
+    page.get_by_role("button", name="Step", exact=True).click()
+    expect(page.get_by_text("iteration 1 of 1")).to_be_visible(timeout=15_000)
+    page.get_by_role("button", name="Step", exact=True).click()
+    expect(page.get_by_text("iteration 2 of 2")).to_be_visible(timeout=15_000)
+    page.wait_for_function("() => true")
+    after = plan_data(page)
+    assert after != before
+    assert any(name.startswith("model rollout") for name, _, _ in after)
+    assert errors == [], errors
+
+
+def test_setting_changes_next_run(server, page):
+    url, apps = server
+    app, _ = open_app(page, url, apps)
+    page.get_by_role("button", name="Run", exact=True).click()
+    expect(page.get_by_text("iteration 20 of 20")).to_be_visible(timeout=30_000)
+    wait_idle(app)
+    first = plan_data(page)
+    box = page.locator(".bk-input-group").filter(has_text="lr_actions").locator("input")
+    box.fill("0.001")
+    box.press("Enter")
+    page.wait_for_timeout(300)
+    assert app.state.config["lr_actions"] == pytest.approx(0.001)
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.wait_for_timeout(300)
+    wait_idle(app)
+    expect(page.get_by_text("iteration 20 of 20")).to_be_visible(timeout=30_000)
+    page.wait_for_timeout(300)
+    assert app.state.history.config["lr_actions"] == pytest.approx(0.001)
+    assert plan_data(page) != first
+
+
+def test_scrub_and_fork(server, page):
+    url, apps = server
+    app, _ = open_app(page, url, apps)
+    page.get_by_role("button", name="Run", exact=True).click()
+    expect(page.get_by_text("iteration 20 of 20")).to_be_visible(timeout=30_000)
+    wait_idle(app)
+    slider = page.locator(".noUi-handle").first
+    slider.focus()
+    for _ in range(10):
+        slider.press("ArrowLeft")
+    expect(page.get_by_text("iteration 10 of 20")).to_be_visible(timeout=15_000)
+    page.get_by_role("button", name="Fork from here").click()
+    expect(page.get_by_text("forked at iteration 10")).to_be_visible(timeout=30_000)
+    names = page.locator(PLOT).nth(2).evaluate("el => el.data.map(t => t.name)")
+    assert "run: loss/total" in names and "fork at k=10: loss/total" in names
+
+
+def test_export_then_import_same_plots(server, page, tmp_path):
+    url, apps = server
+    app, _ = open_app(page, url, apps)
+    page.get_by_role("button", name="Run", exact=True).click()
+    expect(page.get_by_text("iteration 20 of 20")).to_be_visible(timeout=30_000)
+    wait_idle(app)
+    plots = plan_data(page)
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="Export run").click()
+    path = tmp_path / "run.npz"
+    dl.value.save_as(path)
+    page.get_by_role("button", name="Reset", exact=True).click()
+    expect(page.get_by_text("iteration: - (no run)")).to_be_visible(timeout=15_000)
+    page.locator("input[type=file]").set_input_files(str(path))
+    expect(page.get_by_text("imported a grasp run")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("iteration 20 of 20")).to_be_visible(timeout=15_000)
+    page.wait_for_timeout(300)
+    assert plan_data(page) == plots
+
+
+def test_two_contexts_are_isolated(server, browser):
+    url, apps = server
+    c1, c2 = browser.new_context(), browser.new_context()
+    try:
+        p1, p2 = c1.new_page(), c2.new_page()
+        a1, _ = open_app(p1, url, apps, n=1)
+        a2, _ = open_app(p2, url, apps, n=2)
+        assert a1.state is not a2.state
+        p1.get_by_role("button", name="Step", exact=True).click()
+        expect(p1.get_by_text("iteration 1 of 1")).to_be_visible(timeout=15_000)
+        p2.wait_for_timeout(500)
+        expect(p2.get_by_text("iteration: - (no run)")).to_be_visible()
+        assert a2.state.history is None
+    finally:
+        c1.close()
+        c2.close()
+
+
+def test_play_then_pause(server, page):
+    url, apps = server
+    app, errors = open_app(page, url, apps)
+    import re
+    import time
+    page.get_by_role("button", name="Play", exact=True).click()
+    t0 = time.time()
+    while (app.state.history is None or app.state.history.last.iteration < 3) and time.time() - t0 < 20:
+        time.sleep(0.05)
+    assert app.state.history.last.iteration >= 3
+    expect(page.get_by_text(re.compile(r"iteration [3-9]\d* of"))).to_be_visible(timeout=10_000)
+    page.get_by_role("button", name="Pause", exact=True).click()
+    page.wait_for_timeout(500)
+    wait_idle(app)
+    k = app.state.history.last.iteration
+    page.wait_for_timeout(600)
+    assert app.state.history.last.iteration == k  # paused
+    assert errors == [], errors
