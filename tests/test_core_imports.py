@@ -31,7 +31,8 @@ SCRIPT = textwrap.dedent("""
         raise SystemExit("blocker did not block")
 
     import graspviz, graspviz.planners, graspviz.worlds, graspviz.history, graspviz.schedules, graspviz.config
-    import graspviz.metrics, graspviz.optim, graspviz.types
+    import graspviz.metrics, graspviz.optim, graspviz.types, graspviz.landscape, graspviz.race, graspviz.curves
+    import graspviz.evaluate, graspviz.scaling, graspviz.bench
     problem = graspviz.get_world("wall").sample_problems(1, horizon=4)
     h = graspviz.run(graspviz.make_planner("grasp", steps=2), problem)
     assert h.stop_reason is None and len(h) == 3
