@@ -17,15 +17,17 @@ DEFAULT_PLANNERS = ("gd", "cem", "grasp", "collocation")
 
 
 def race(world, problem=None, planners=DEFAULT_PLANNERS, seed: int = 0, steps: int | dict | None = None,
-         stride: int | None = None, simulate: bool | None = None, callback=None) -> dict:
+         stride: int | None = None, simulate: bool | None = None, callback=None, max_simulations: int = 30) -> dict:
     """Run each planner on ``problem`` (default: ``world.sample_problems(4, seed=seed)``) and record the race.
 
     ``steps``: one number for all planners, a {planner: steps} dict, or None (each config's steps).
     ``stride`` defaults to about 60 records per planner. ``simulate`` (default: when the world
     overrides ``World.simulate``) also scores the plans in the true simulator.
-    ``callback(name, i, n)`` is called before each planner (progress).
+    ``callback(name, i, n)`` is called before each planner (progress). Simulators can be slow, so at most
+    ``max_simulations`` records per planner (evenly spaced, always the last) are executed in the simulator:
+    ``success_true`` holds those, at ``iterations_true`` / ``wall_time_true``.
     Returns ``dict(world, batch, seed, planners={name: dict(label, iterations, wall_time, goal_distance,
-    success_model, success_true | None, stop_reason)})``.
+    success_model, success_true | None, iterations_true, wall_time_true, stop_reason)})``.
     """
     from . import make_planner, planner_config, run
     from .worlds.base import World
@@ -47,16 +49,21 @@ def race(world, problem=None, planners=DEFAULT_PLANNERS, seed: int = 0, steps: i
         st = stride or max(1, total // 60)
         hist = run(planner, problem, seed=seed, stride=st, checkpoints=False)
         rec = dict(label=planner.label, iterations=[], wall_time=[], goal_distance=[], success_model=[],
-                   success_true=[] if simulate else None, stop_reason=hist.stop_reason)
-        for s in hist.snapshots:
+                   success_true=[] if simulate else None, iterations_true=[], wall_time_true=[],
+                   stop_reason=hist.stop_reason)
+        n_snap = len(hist.snapshots)
+        every = max(1, -(-n_snap // max(int(max_simulations), 1)))
+        for i, s in enumerate(hist.snapshots):
             rec["iterations"].append(s.iteration)
             rec["wall_time"].append(float(s.wall_time))
             rec["goal_distance"].append(float(np.mean(s.goal_distance)))
             rec["success_model"].append(float(np.mean(world.is_success(s.rollout[:, -1], goals))))
-            if simulate:
+            if simulate and (i % every == 0 or i == n_snap - 1):
                 true = world.simulate(start, np.array(s.actions))  # writable copy
                 rec["success_true"].append(float(np.mean(world.is_success(true[:, -1], goals))))
-        for k in ("wall_time", "goal_distance", "success_model"):
+                rec["iterations_true"].append(s.iteration)
+                rec["wall_time_true"].append(float(s.wall_time))
+        for k in ("wall_time", "goal_distance", "success_model", "wall_time_true"):
             rec[k] = np.array(rec[k])
         if simulate:
             rec["success_true"] = np.array(rec["success_true"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import param
 import pytest
 
 pytest.importorskip("panel")
@@ -173,9 +174,24 @@ def test_app_widgets_without_server():
     assert set(app.knob_widgets) == {k.name for k in app.state.knobs()} and "samples" in app.knob_widgets
     app.knob_widgets["steps"].value = 3
     assert app.state.config["steps"] == 3
+    app.w_planner.value = "grasp"
+    assert set(app.log_sliders) == {k.name for k in app.state.knobs() if k.log} and "lr_states" in app.log_sliders
+    with param.edit_constant(app.log_sliders["lr_states"]):  # what a browser's slider release does
+        app.log_sliders["lr_states"].value_throttled = -1.0  # a moved log slider sets the knob to 10**v
+    assert app.state.config["lr_states"] == pytest.approx(0.1)
+    app.knob_widgets["lr_states"].value = 0.01  # a typed value moves the slider
+    assert app.log_sliders["lr_states"].value == pytest.approx(-2.0)
+    app.knob_widgets["steps"].value = 3
     app.b_run.clicks += 1
     app._job_thread.join(30)
     assert app.state.history.last.iteration == 3 and "iteration 3 of 3" in app.label.object
+
+
+def test_notebook_entry_points():
+    from graspviz.app import app, servable
+    page = app()
+    assert page.app.state.history is None and page.app.state is not app().app.state
+    assert servable() is not None
 
 
 def test_landscape_and_schedules_figures():
@@ -204,3 +220,51 @@ def test_stop_reason_shown_as_warning(monkeypatch):
     assert st.run()
     assert st.message_kind == "warning" and "NaN" in st.message
     assert st.history is not None  # the computed snapshots are kept and shown
+
+
+def test_plan_view_maps_latents_and_shows_frames(monkeypatch):
+    """A world whose planner states are latents: positions() maps them to the layout, a decoder and a
+    renderer give the image strips, the simulator's rollout is drawn (a stand-in for pixel worlds)."""
+    import plotly.graph_objects as go
+    import torch
+
+    from graspviz.worlds import WORLDS, World, WorldModel
+
+    class Latent(World):
+        name = "test_latent"
+        state_dim, action_dim, default_horizon, success_threshold = 3, 2, 6, 0.5
+
+        def make_model(self):
+            def dec(z):
+                return torch.sigmoid(z[:, :1, None].expand(-1, 4, 4))  # (N, 4, 4) grey images
+            return WorldModel(lambda s, a: s + torch.cat([a, a[:, :1]], -1), 3, 2, decode=dec, name="latent")
+
+        def sample_pairs(self, n, horizon, rng):
+            return rng.normal(size=(n, 3)), rng.normal(size=(n, 3)) + 2
+
+        def positions(self, states):
+            return np.asarray(states)[..., :2] * 10  # latent -> layout coordinates
+
+        def simulate(self, start, actions):
+            s = self.positions(np.asarray(start))
+            return np.concatenate([s[:, None], s[:, None] + 10 * np.cumsum(actions, 1)], 1)
+
+        def render(self, state):
+            return np.zeros((4, 4, 3), np.uint8)
+
+    monkeypatch.setitem(WORLDS, "test_latent", Latent)
+    objects = AppState.param.world.objects  # param's list proxy: mutate it in place, never replace it
+    objects.append("test_latent")
+    try:
+        st = AppState(world="test_latent", planner="grasp", batch=2)
+    finally:
+        objects.remove("test_latent")
+    st.set_config("steps", 3)
+    assert st.run(), st.message
+    fig = st.figures(("plan",))["plan"]
+    names = [t.name for t in fig.data]
+    roll = fig.data[names.index("model rollout (b=0)")]
+    np.testing.assert_allclose(roll.x, st.history.last.rollout[0, :, 0] * 10, rtol=1e-5)
+    assert "true rollout (b=0)" in names and "virtual states (b=0)" in names
+    imgs = [t for t in fig.data if isinstance(t, go.Image)]
+    assert [t.name for t in imgs] == ["decoded frames (virtual states)", "true frames (simulator)"]

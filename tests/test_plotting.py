@@ -69,6 +69,30 @@ def test_plan_shooting_and_frames(gd_hist):
     assert "model rollout (b=0)" in n
     assert any(isinstance(t, go.Image) for t in fig.data)
     fig_plan(gd_hist.last, None)  # no layout at all
+    gray = np.linspace(0, 1, 3 * 8 * 8).reshape(3, 8, 8)  # (T, H, W) floats in [0, 1]
+    fig = fig_plan(gd_hist.last, WORLD.layout(), frames_virtual=gray, frames_true=np.zeros((3, 8, 8, 3), np.uint8))
+    imgs = [t for t in fig.data if isinstance(t, go.Image)]
+    assert [t.name for t in imgs] == ["decoded frames (virtual states)", "true frames (simulator)"]
+    z = np.asarray(imgs[0].z)
+    assert z.shape == (8, 3 * 8 + 2, 3) and z.dtype == np.uint8 and z.max() == 255
+
+
+def test_one_colour_per_planner(grasp_hist, gd_hist):
+    """A planner's traces use its colour in every figure; plan-view parts use neutral colours."""
+    red, blue = PLANNER_COLORS["grasp"], PLANNER_COLORS["gd"]
+    plan = fig_plan(grasp_hist.last, WORLD.layout(), goal=grasp_hist.goal, planner="grasp")
+    n = names(plan)
+    assert plan.data[n.index("model rollout (b=0)")].line.color == red
+    assert plan.data[n.index("virtual states (b=0)")].line.color == red
+    others = [t for t in plan.data if not t.name.startswith(("model rollout", "virtual states"))]
+    assert all(getattr(t.marker, "color", None) not in PLANNER_COLORS.values() for t in others)
+    assert fig_losses(gd_hist).data[0].line.color == blue
+    forked = gv.fork(grasp_hist, 4, gamma=0.5)
+    both = fig_losses([("run", grasp_hist), ("fork", forked)])
+    lines = {t.name: t.line for t in both.data if t.mode == "lines"}
+    assert lines["run: loss/total"].color == lines["fork: loss/total"].color == red
+    assert lines["run: loss/total"].dash != lines["fork: loss/total"].dash
+    assert fig_gap(grasp_hist).data[1].line.color == red
 
 
 def test_gap(grasp_hist, gd_hist):
@@ -130,9 +154,13 @@ def test_race_figure(problem):
     r = race(WORLD, problem, planners=("gd", "cem"), steps=3, simulate=True)
     for name in ("gd", "cem"):
         rec = r["planners"][name]
-        assert len(rec["wall_time"]) == len(rec["goal_distance"]) == len(rec["success_true"])
+        assert len(rec["wall_time"]) == len(rec["goal_distance"]) == len(rec["success_model"])
+        assert len(rec["success_true"]) == len(rec["wall_time_true"]) == len(rec["iterations_true"])
+        assert rec["iterations_true"][-1] == rec["iterations"][-1]
         assert np.all(np.diff(rec["wall_time"]) >= 0)
         assert set(np.unique(rec["success_model"])) <= {0.0, 0.5, 1.0}
+    sparse = race(WORLD, problem, planners=("gd",), steps=12, stride=1, simulate=True, max_simulations=4)["planners"]["gd"]
+    assert sparse["iterations_true"] == [0, 4, 8, 12] and len(sparse["iterations"]) == 13
     fig = fig_race(r)
     n = names(fig)
     assert f"GD shooting: {M.GOAL_DISTANCE}" in n or any(x.endswith(M.GOAL_DISTANCE) for x in n)

@@ -1,4 +1,11 @@
-"""The graspviz browser app (Panel): ``create_app()`` for one page, ``serve()`` for a server.
+"""The graspviz browser app (Panel): ``app()`` for one page (e.g. in a notebook), ``serve()`` for a server.
+
+In JupyterLab::
+
+    from graspviz.app import app
+    app()            # the explorer, inline in the notebook (works offline)
+
+From a script served by ``panel serve``: ``from graspviz.app import servable; servable()``.
 
 Each browser session gets its own :class:`~graspviz.app.state.AppState` (``pn.serve`` with a function).
 Panel is imported lazily (``graspviz.app.cli`` is loaded by every ``graspviz`` command); importing
@@ -23,6 +30,16 @@ def create_app(state=None):
     return view
 
 
+def app(state=None):
+    """The explorer page for a notebook cell (a Panel layout; ``.app.state`` is its :class:`AppState`)."""
+    return create_app(state)
+
+
+def servable(title: str = "graspviz"):
+    """Mark a fresh explorer page servable (for ``panel serve script.py``); returns the page."""
+    return create_app().servable(title=title)
+
+
 def _is_loopback(address: str) -> bool:
     if address in LOOPBACK:
         return True
@@ -43,7 +60,8 @@ def serve(port: int = 5006, address: str = "127.0.0.1", show: bool = False, **kw
                f"this machine for anyone who connects. Use --address 127.0.0.1 unless you mean it.")
         warnings.warn(msg, RuntimeWarning, stacklevel=2)
         print("WARNING: " + msg, flush=True)
-    origins = kw.pop("websocket_origin", [f"{address}:{port}", f"localhost:{port}"])
+    origins = kw.pop("websocket_origin", None) or list(dict.fromkeys([f"{address}:{port}", f"localhost:{port}",
+                                                                      f"127.0.0.1:{port}"]))
     return pn.serve(create_app, port=port, address=address, show=show, websocket_origin=origins,
                     title="graspviz", **kw)
 
@@ -55,4 +73,4 @@ def __getattr__(name):
     raise AttributeError(name)
 
 
-__all__ = ["AppState", "create_app", "serve"]
+__all__ = ["AppState", "app", "create_app", "serve", "servable"]

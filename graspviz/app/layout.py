@@ -7,6 +7,7 @@ session's event loop with ``doc.add_next_tick_callback`` so the page stays respo
 from __future__ import annotations
 
 import io
+import math
 import threading
 import time
 
@@ -22,16 +23,41 @@ SIDEBAR_W = 300
 
 
 def _knob_widget(k, value):
+    """The widget of one config knob: bounds from the knob, its help as the "?" tooltip."""
     common = dict(label=k.name, description=k.help or None, width=SIDEBAR_W - 40)
     if k.type is bool:
-        return pn.widgets.Checkbox(value=bool(value), label=k.name, width=SIDEBAR_W - 40)  # (no tooltip support)
+        return pn.widgets.Checkbox(value=bool(value), label=k.name, width=SIDEBAR_W - 70)
     if k.choices:
         return pn.widgets.Select(options=list(k.choices), value=value, **common)
     if k.type is int:
         return pn.widgets.IntInput(value=int(value), start=None if k.low is None else int(k.low),
                                    end=None if k.high is None else int(k.high), **common)
-    step = 10 ** round(__import__("math").log10(abs(value))) / 10 if value else 0.01
+    step = 10 ** round(math.log10(abs(value))) / 10 if value else 0.01
     return pn.widgets.FloatInput(value=float(value), start=k.low, end=k.high, step=step, **common)
+
+
+#: range of a log slider whose knob has no positive bound
+LOG_FLOOR, LOG_CEIL = 1e-5, 1e3
+
+
+def _log_range(k) -> tuple[float, float]:
+    lo = k.low if k.low is not None and k.low > 0 else LOG_FLOOR
+    hi = k.high if k.high is not None and k.high > lo else max(LOG_CEIL, 10 * lo)
+    return math.log10(lo), math.log10(hi)
+
+
+def _log_slider(k, value) -> pn.widgets.FloatSlider:
+    """A slider over log10 of a ``log`` knob (the box above it holds the exact value)."""
+    from bokeh.models import CustomJSTickFormatter
+    lo, hi = _log_range(k)
+    v = min(max(math.log10(value), lo), hi) if value and value > 0 else lo
+    return pn.widgets.FloatSlider(start=lo, end=hi, step=0.01, value=v, show_value=False, width=SIDEBAR_W - 40,
+                                  format=CustomJSTickFormatter(code="return (10 ** tick).toPrecision(2)"),
+                                  margin=(0, 10, 8, 10), css_classes=["log-slider"])
+
+
+def _sig(x: float, digits: int = 3) -> float:
+    return float(f"{x:.{digits}g}")
 
 
 class App:
@@ -68,7 +94,7 @@ class App:
         self.alert = pn.pane.Alert("", alert_type="info", visible=False, sizing_mode="stretch_width")
         self.label = pn.pane.Markdown(st.iteration_label(), css_classes=["iteration-label"], margin=(0, 10))
         self.slider = pn.widgets.IntSlider(label="iteration", start=0, end=1, value=0, disabled=True,
-                                           sizing_mode="stretch_width")
+                                           sizing_mode="stretch_width", css_classes=["iteration-slider"])
         cfg = dict(config={"displaylogo": False, "responsive": True})
         self.p_plan = pn.pane.Plotly(height=480, sizing_mode="stretch_width", css_classes=["plan-plot"], **cfg)
         self.p_losses = pn.pane.Plotly(height=760, sizing_mode="stretch_width", **cfg)
@@ -82,7 +108,7 @@ class App:
                             ("Landscape", pn.Column(pn.Row(self.b_land, self.w_dirs), self.p_land,
                                                     sizing_mode="stretch_width")),
                             ("Race", pn.Column(self.b_compare, self.p_race, sizing_mode="stretch_width")),
-                            sizing_mode="stretch_width", dynamic=True)
+                            sizing_mode="stretch_width", dynamic=True, css_classes=["analysis-tabs"])
         self._wire()
         self._build_config()
         self.refresh()
@@ -123,15 +149,31 @@ class App:
         self.refresh()
 
     def _build_config(self):
+        """A widget per config knob (``graspviz.config.knobs``); ``log`` knobs get a log10 slider too."""
         st = self.state
-        widgets = []
+        rows, self.knob_widgets, self.log_sliders = [], {}, {}
         for k in st.knobs():
-            w = _knob_widget(k, st.config.get(k.name, k.default))
+            value = st.config.get(k.name, k.default)
+            w = _knob_widget(k, value)
             w.param.watch(lambda e, name=k.name: self._set_knob(name, e), "value")
-            widgets.append(w)
-        self.knob_widgets = {w.label: w for w in widgets}
+            self.knob_widgets[k.name] = w
+            if k.type is bool:
+                rows.append(pn.Row(w, pn.widgets.TooltipIcon(value=k.help), margin=0) if k.help else w)
+            else:
+                rows.append(w)
+            if k.log and k.type is float:
+                sl = _log_slider(k, value)
+                sl.param.watch(lambda e, name=k.name: self._log_moved(name, e.new), "value_throttled")
+                self.log_sliders[k.name] = sl
+                rows.append(sl)
         self.config_box[:] = [pn.pane.Markdown(f"**{gv.make_planner(st.planner).label} settings**", margin=(5, 10, 0, 10)),
-                              *widgets]
+                              *rows]
+
+    def _log_moved(self, name, v):
+        """A log slider moved: put 10**v (3 significant digits) into the knob's box (which sets the config)."""
+        w = self.knob_widgets.get(name)
+        if w is not None and v is not None:
+            w.value = _sig(10 ** v)
 
     def _set_knob(self, name, event):
         if not self.state.set_config(name, event.new):
@@ -139,6 +181,11 @@ class App:
             if w is not None and event.old is not None:
                 w.value = event.old
         else:
+            sl = self.log_sliders.get(name)
+            if sl is not None and event.new is not None and event.new > 0:
+                v = min(max(math.log10(event.new), sl.start), sl.end)
+                if abs(v - sl.value) > sl.step / 2:  # typed into the box (not an echo of the slider itself)
+                    sl.value = v
             from graspviz.plotting.theme import empty_figure
             self.p_sched.object = self.state.figures(("schedules",)).get("schedules") or empty_figure(
                 f"{self.state.planner} has no sigma / gamma schedules", "schedules")
@@ -261,7 +308,11 @@ class App:
 
     def _refresh_rest(self):
         figs = self.state.figures(("losses", "gap", "race", "schedules", "landscape"))
-        self.p_losses.object = figs["losses"]
+        losses = figs["losses"]
+        height = int(losses.layout.height or 420)
+        if self.p_losses.height != height:  # a shooting planner's figure has fewer panels
+            self.p_losses.height = height
+        self.p_losses.object = losses
         self.p_gap.object = figs["gap"]
         from graspviz.plotting.theme import empty_figure
         self.p_race.object = figs.get("race") or empty_figure("press Compare planners to race GD, CEM, GRASP and "

@@ -52,7 +52,14 @@ class AppState(param.Parameterized):
     # -- settings --------------------------------------------------------------------------------------
     @property
     def world_obj(self):
-        return gv.get_world(self.world)
+        """This session's instance of the chosen world (kept: learned worlds hold caches and models)."""
+        return self._world(self.world)
+
+    def _world(self, name):
+        worlds = self.__dict__.setdefault("_worlds", {})
+        if name not in worlds:
+            worlds[name] = gv.get_world(name)
+        return worlds[name]
 
     def config_class(self):
         return gv.make_planner(self.planner).Config
@@ -329,7 +336,7 @@ class AppState(param.Parameterized):
     # -- figures ---------------------------------------------------------------------------------------
     def figures(self, which=("plan", "losses", "gap", "race", "schedules", "landscape")) -> dict:
         """Plotly figures of the current state: plan, losses, gap (and race when there is one); ``which`` picks."""
-        from graspviz.plotting import fig_gap, fig_losses, fig_plan, fig_race
+        from graspviz.plotting import fig_gap, fig_losses, fig_race
         from graspviz.plotting.theme import empty_figure
         out = {}
         snap = self.snapshot
@@ -338,15 +345,7 @@ class AppState(param.Parameterized):
             out["losses"] = empty_figure("no run yet", "losses")
             out["gap"] = empty_figure("no run yet", "dynamics gap")
         elif "plan" in which:
-            h = self.history
-            b = min(self.problem_index, snap.rollout.shape[0] - 1)
-            w = gv.get_world(h.world) if h.world in gv.WORLDS else None
-            layout = w.layout() if w is not None else None
-            true = None
-            if w is not None and type(w).simulate is not gv.World.simulate:  # a separate simulator
-                import numpy as np
-                true = w.simulate(h.start, np.array(snap.actions))
-            out["plan"] = fig_plan(snap, layout, b=b, goal=h.goal, true_rollout=true)
+            out["plan"] = self._plan_figure(snap)
         if snap is not None and "losses" in which:
             out["losses"] = fig_losses(self.branches())
             out["losses"].add_vline(x=snap.iteration, line=dict(color="black", width=1.5))
@@ -357,11 +356,76 @@ class AppState(param.Parameterized):
         if "schedules" in which and "sigma_schedule" in self.config:
             from graspviz.curves import grasp_schedule_curves
             from graspviz.plotting import fig_schedules
-            out["schedules"] = fig_schedules(**grasp_schedule_curves(self.planner_cfg()))
+            out["schedules"] = fig_schedules(**grasp_schedule_curves(self.planner_cfg()), planner=self.planner)
         if "landscape" in which and self.landscape_result is not None:
             from graspviz.plotting import fig_landscape
             out["landscape"] = fig_landscape(self.landscape_result)
         return {k: v for k, v in out.items() if k in which}
+
+    #: at most this many frames in the decoded / true image strips of pixel worlds
+    MAX_FRAMES = 8
+
+    def _plan_figure(self, snap):
+        """The plan view of problem b at the cursor, in the world's layout coordinates.
+
+        Worlds whose planner states are not layout coordinates (learned latents) provide
+        ``positions(states) -> (..., 2)``; it maps the rollout, virtual states, start and goal. Worlds with
+        their own simulator get the true rollout of the plan (problem b only, cached per snapshot). Pixel
+        worlds (a model with ``decode``) also get strips of decoded virtual frames and rendered true frames.
+        """
+        import dataclasses
+
+        import numpy as np
+
+        from graspviz.plotting import fig_plan
+        h = self.history
+        B = snap.rollout.shape[0]
+        b = min(self.problem_index, B - 1)
+        w = self._world(h.world) if h.world in gv.WORLDS else None
+        layout = w.layout() if w is not None else None
+        start, goal = np.asarray(h.start), np.asarray(h.goal)
+        true = None
+        if w is not None and type(w).simulate is not gv.World.simulate:  # a separate simulator
+            key = (id(h), snap.iteration, b)
+            cache = self.__dict__.setdefault("_true_cache", {})
+            if key not in cache:
+                cache.clear()
+                cache[key] = np.asarray(w.simulate(start[b:b + 1], np.array(snap.actions[b:b + 1])))
+            tb = cache[key]
+            true = np.full((B, *tb.shape[1:]), np.nan)
+            true[b] = tb[0]
+        frames_v = frames_t = None
+        model = self._problem.model if getattr(self, "_problem_key", (None,))[0] == h.world else None
+        if w is not None and model is not None and getattr(model, "decode", None) is not None:
+            frames_v, frames_t = self._frames(w, model, snap, b, start, true)
+        pos = getattr(w, "positions", None)
+        if callable(pos):  # planner states -> layout coordinates (learned latent worlds)
+            snap = dataclasses.replace(snap, rollout=pos(snap.rollout),
+                                       states=None if snap.states is None else pos(snap.states))
+            start, goal = pos(start), pos(goal)
+        return fig_plan(snap, layout, b=b, start=start, goal=goal, true_rollout=true, planner=h.planner,
+                        frames_virtual=frames_v, frames_true=frames_t)
+
+    def _frames(self, w, model, snap, b, start, true):
+        """Decoded frames of the virtual states (the rollout for shooting planners) and the simulator's frames."""
+        import numpy as np
+        import torch
+        states = snap.states[b] if snap.states is not None else snap.rollout[b, 1:-1]  # (T-1, S)
+        traj = np.concatenate([start[b:b + 1], states], 0)  # (T, S): s_0 .. s_{T-1}
+        idx = np.unique(np.linspace(0, len(traj) - 1, min(self.MAX_FRAMES, len(traj))).round().astype(int))
+        try:
+            with torch.no_grad():
+                z = torch.as_tensor(traj[idx], dtype=model.dtype, device=model.device)
+                dec = model.decode(z)
+            frames_v = np.asarray(dec.detach().cpu().numpy() if hasattr(dec, "detach") else dec)
+            if frames_v.ndim == 4 and frames_v.shape[1] in (1, 3):  # (N, C, H, W) -> (N, H, W, C)
+                frames_v = np.moveaxis(frames_v, 1, -1)
+            frames_t = None
+            if true is not None and callable(getattr(w, "render", None)):
+                frames_t = [w.render(true[b, i]) for i in idx]
+            return frames_v, frames_t
+        except Exception:  # a decoder / renderer that does not fit: no strips, the plan still shows
+            return None, None
 
     def iteration_label(self) -> str:
         if self.history is None or not len(self.history):

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .. import metrics as M
-from .theme import base_layout, planner_color
+from .theme import base_layout, log_ticks, planner_color
 
 SHOOTING_SURFACE = f"{M.LOSS_SHOOTING} over actions"
 LIFTED_SURFACE = f"{M.LOSS_TOTAL} (GRASP lifted) over actions + states"
@@ -33,10 +33,12 @@ def fig_landscape(result: dict, log: bool = True) -> go.Figure:
                                  hovertemplate="alpha=%{x:.3g} beta=%{y:.3g} value=%{z:.3g}"), 1, col)
         p = np.asarray(result[path_key])
         fig.add_trace(go.Scatter(x=p[:, 0], y=p[:, 1], mode="lines+markers", name=f"{PATH} ({key})",
-                                 line=dict(color="white", width=1.5), marker=dict(size=3, color="white"),
+                                 line=dict(color="white", width=2),
+                                 marker=dict(size=4, color="white", line=dict(color="#222222", width=0.8)),
                                  text=[f"k={k}" for k in result.get("path_iterations", [])]), 1, col)
         fig.add_trace(go.Scatter(x=[0.0], y=[0.0], mode="markers", name=f"{ITERATE} ({key}, k={result['iteration']})",
-                                 marker=dict(symbol="x", size=12, color="red")), 1, col)
+                                 marker=dict(symbol="x", size=13, color=planner_color(result["planner"]),
+                                             line=dict(color="white", width=1.5))), 1, col)
         d1, d2 = result["directions"][key]
         fig.update_xaxes(title_text=f"alpha: {d1}", range=[a[0], a[-1]], row=1, col=col)
         fig.update_yaxes(title_text=f"beta: {d2}", range=[bta[0], bta[-1]], row=1, col=col)
@@ -58,9 +60,11 @@ def fig_race(result: dict) -> go.Figure:
         fig.add_trace(go.Scatter(x=t, y=r["success_model"], mode="lines", name=f"{r['label']}: {SUCCESS_MODEL}",
                                  legendgroup=name, line=dict(color=c, shape="hv")), 2, 1)
         if r.get("success_true") is not None:
-            fig.add_trace(go.Scatter(x=t, y=r["success_true"], mode="lines", name=f"{r['label']}: {SUCCESS_TRUE}",
+            fig.add_trace(go.Scatter(x=r.get("wall_time_true", t), y=r["success_true"], mode="lines+markers",
+                                     marker=dict(size=4), name=f"{r['label']}: {SUCCESS_TRUE}",
                                      legendgroup=name, line=dict(color=c, dash="dash", shape="hv")), 2, 1)
-    fig.update_yaxes(title_text="mean goal distance", type="log", row=1, col=1)
+    dists = np.concatenate([np.asarray(r["goal_distance"], dtype=float) for r in result["planners"].values()] or [[1.0]])
+    fig.update_yaxes(title_text="mean goal distance", type="log", row=1, col=1, **log_ticks(dists))
     fig.update_yaxes(title_text="success rate", range=[-0.05, 1.05], row=2, col=1)
     fig.update_xaxes(title_text="planning wall-clock time (s)", row=2, col=1)
     return base_layout(fig, f"race on {result['world']} ({result['batch']} problems, seed {result['seed']})", height=520)

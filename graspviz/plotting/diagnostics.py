@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .. import metrics as M
-from .theme import PART_COLORS, base_layout, empty_figure, metric_name
+from .theme import PART_COLORS, base_layout, branch_dash, empty_figure, log_ticks, metric_name, planner_color
 
 GAP_HEATMAP = "gap ||F(s_t, a_t) - s_{t+1}||"
 GAP_TOTAL = "total gap sum_t ||F(s_t, a_t) - s_{t+1}||"
@@ -32,13 +32,21 @@ def fig_gap(history, b: int | None = None) -> go.Figure:
                         subplot_titles=("gap per timestep", "total gap"))
     fig.add_trace(go.Heatmap(z=g.T, x=its, y=np.arange(g.shape[1]), colorscale="Viridis", name=GAP_HEATMAP,
                              colorbar=dict(title="gap", x=1.02, len=0.9), hovertemplate="k=%{x} t=%{y} gap=%{z:.3g}"), 1, 1)
-    fig.add_trace(go.Scatter(x=its, y=g.sum(1), mode="lines", name=GAP_TOTAL, line=dict(color="#444")), 1, 2)
+    fig.add_trace(go.Scatter(x=its, y=g.sum(1), mode="lines", name=GAP_TOTAL,
+                             line=dict(color=planner_color(history.planner))), 1, 2)
+    syncs = [s.iteration for s in snaps if s.synced]
+    if syncs:
+        fig.add_trace(go.Scatter(x=syncs, y=np.interp(syncs, its, g.sum(1)), mode="markers", name=SYNC_EVENT,
+                                 marker=dict(symbol="triangle-up", color=PART_COLORS["neutral"], size=7),
+                                 hovertemplate="sync at k=%{x}<extra></extra>"), 1, 2)
     fig.update_xaxes(title_text="iteration k", row=1, col=1)
     fig.update_yaxes(title_text="timestep t", row=1, col=1)
     fig.update_xaxes(title_text="iteration k", row=1, col=2)
-    fig.update_yaxes(title_text="sum over t", type="log", row=1, col=2)
+    fig.update_yaxes(title_text="sum over t", type="log", row=1, col=2, **log_ticks(g.sum(1)))
     who = "mean over problems" if b is None else f"problem {b}"
-    return base_layout(fig, f"dynamics gap ({who})")
+    fig = base_layout(fig, f"dynamics gap of the virtual trajectory ({who})")
+    fig.update_layout(margin=dict(t=80), legend=dict(orientation="h", y=-0.2, x=0))
+    return fig
 
 
 def _branches(histories, label=None):
@@ -50,45 +58,52 @@ def _branches(histories, label=None):
     return [(label, histories)]
 
 
-def fig_losses(histories, metrics=LOSS_METRICS, log: bool = True) -> go.Figure:
-    """Loss terms and the rollout goal distance vs iteration, one panel each; sync events marked.
+def _series(h, m):
+    try:
+        return h.series(m)
+    except Exception:  # a metric this planner does not record
+        return np.full(len(h), np.nan)
 
-    ``histories``: a History, or a list of (label, History) branches (e.g. a run and its fork), overlaid.
-    Trace names are the metric constants (``"<label>: <metric>"`` for several branches).
+
+def fig_losses(histories, metrics=LOSS_METRICS, log: bool = True) -> go.Figure:
+    """Loss terms and the rollout goal distance vs iteration, one panel per metric; sync events marked.
+
+    ``histories``: a History, or a list of (label, History) branches (e.g. a run and its fork), overlaid
+    in the planner's colour with one dash per branch. Trace names are the metric constants
+    (``"<label>: <metric>"`` for several branches). Metrics no branch records (e.g. the lifted terms of a
+    shooting planner) get no panel.
     """
     branches = _branches(histories)
     several = len(branches) > 1
-    fig = make_subplots(rows=len(metrics), cols=1, shared_xaxes=True, vertical_spacing=0.04)
-    dashes = ("solid", "dash", "dot", "dashdot")
-    shapes = []
-    for bi, (label, h) in enumerate(branches):
-        its = np.array(h.iterations)
-        for r, m in enumerate(metrics, 1):
-            try:
-                y = h.series(m)
-            except Exception:
-                y = np.full(len(its), np.nan)
+    data = {m: [(bi, label, h, _series(h, m)) for bi, (label, h) in enumerate(branches)] for m in metrics}
+    shown = [m for m in metrics if any(np.isfinite(y).any() for *_, y in data[m])] or list(metrics[:1])
+    fig = make_subplots(rows=len(shown), cols=1, shared_xaxes=True, vertical_spacing=0.04)
+    for r, m in enumerate(shown, 1):
+        ys = []
+        for bi, label, h, y in data[m]:
             if not np.isfinite(y).any():
                 continue
-            name = metric_name(m, label if several else None)
-            color = _METRIC_COLORS[(r - 1) % len(_METRIC_COLORS)] if not several else _BRANCH[bi % len(_BRANCH)]
-            fig.add_trace(go.Scatter(x=its, y=y, mode="lines", name=name, legendgroup=str(label),
-                                     line=dict(color=color, dash=dashes[bi % len(dashes)])), r, 1)
-            fig.update_yaxes(title_text=m, type="log" if log and np.nanmin(y) > 0 else "linear", row=r, col=1)
+            ys.append(y)
+            fig.add_trace(go.Scatter(x=np.array(h.iterations), y=y, mode="lines", name=metric_name(m, label if several else None),
+                                     legendgroup=str(label),
+                                     line=dict(color=planner_color(h.planner, bi), dash=branch_dash(bi))), r, 1)
+        allv = np.concatenate(ys) if ys else np.array([np.nan])
+        is_log = log and np.nanmin(allv) > 0
+        fig.update_yaxes(title_text=m, type="log" if is_log else "linear", row=r, col=1,
+                         **(log_ticks(allv) if is_log else {}))
+    shapes = []
+    for bi, (label, h) in enumerate(branches):
         syncs = [s.iteration for s in h.snapshots if s.synced]
         if syncs:
-            try:
-                ref = np.interp(syncs, its, h.series(metrics[-1]))
-            except Exception:
-                ref = np.ones(len(syncs))
+            ref = np.interp(syncs, h.iterations, _series(h, shown[-1]))
             fig.add_trace(go.Scatter(x=syncs, y=ref, mode="markers",
-                                     marker=dict(symbol="triangle-up", color="#555", size=7),
-                                     name=metric_name(SYNC_EVENT, label if several else None),
-                                     hovertemplate="sync at k=%{x}"), len(metrics), 1)
+                                     marker=dict(symbol="triangle-up", color=PART_COLORS["neutral"], size=7),
+                                     name=metric_name(SYNC_EVENT, label if several else None), legendgroup=str(label),
+                                     hovertemplate="sync at k=%{x}<extra></extra>"), len(shown), 1)
             shapes.extend(_vlines(syncs[:200]))
     fig.update_layout(shapes=shapes)  # one layout update (add_vline per event is slow)
-    fig.update_xaxes(title_text="iteration k", row=len(metrics), col=1)
-    return base_layout(fig, "losses" + (" (branches overlaid)" if several else ""), height=170 * len(metrics) + 80)
+    fig.update_xaxes(title_text="iteration k", row=len(shown), col=1)
+    return base_layout(fig, "losses" + (" (branches overlaid)" if several else ""), height=170 * len(shown) + 80)
 
 
 def _vlines(xs) -> list:
@@ -97,26 +112,26 @@ def _vlines(xs) -> list:
                  line=dict(color=PART_COLORS["sync"], width=1, dash="dot")) for x in xs]
 
 
-_METRIC_COLORS = ("#d62728", "#ff7f0e", "#1f77b4", "#2ca02c", "#9467bd")
-_BRANCH = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e")
-
 SIGMA_NAME = M.NOISE_SIGMA
 GAMMA_NAME = M.GOAL_WEIGHT
 
 
-def fig_schedules(sigmas, gammas, sync_iterations=()) -> go.Figure:
+def fig_schedules(sigmas, gammas, sync_iterations=(), planner: str = "grasp") -> go.Figure:
     """The noise scale sigma_k and goal weight gamma_k against k, sync iterations marked.
 
-    Inputs are plain sequences (see :func:`graspviz.curves.grasp_schedule_curves`).
+    Inputs are plain sequences (see :func:`graspviz.curves.grasp_schedule_curves`), so the schedules
+    can be drawn from a config before any run; ``planner`` picks the line colour.
     """
+    color = planner_color(planner)
     k = np.arange(len(sigmas))
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08)
-    fig.add_trace(go.Scatter(x=k, y=np.asarray(sigmas), mode="lines", name=SIGMA_NAME, line=dict(color="#ff7f0e")), 1, 1)
-    fig.add_trace(go.Scatter(x=k, y=np.asarray(gammas), mode="lines", name=GAMMA_NAME, line=dict(color="#1f77b4")), 2, 1)
+    fig.add_trace(go.Scatter(x=k, y=np.asarray(sigmas), mode="lines", name=SIGMA_NAME, line=dict(color=color)), 1, 1)
+    fig.add_trace(go.Scatter(x=k, y=np.asarray(gammas), mode="lines", name=GAMMA_NAME, line=dict(color=color, dash="dash")), 2, 1)
     sync_iterations = list(sync_iterations)
     if sync_iterations:
         fig.add_trace(go.Scatter(x=sync_iterations, y=[np.asarray(sigmas)[min(s, len(sigmas) - 1)] for s in sync_iterations],
-                                 mode="markers", name=SYNC_EVENT, marker=dict(symbol="triangle-up", color="#555")), 1, 1)
+                                 mode="markers", name=SYNC_EVENT,
+                                 marker=dict(symbol="triangle-up", color=PART_COLORS["neutral"])), 1, 1)
         fig.update_layout(shapes=_vlines(sync_iterations[:200]))
     for row, vals in ((1, sigmas), (2, gammas)):
         top = float(np.max(vals)) if len(vals) else 0.0

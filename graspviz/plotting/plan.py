@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .theme import PART_COLORS, base_layout, problem_name
+from .theme import PART_COLORS, base_layout, planner_color, problem_name
 
 START, GOAL, WALL, CIRCLE = "start", "goal", "wall", "obstacle"
 VIRTUAL, ROLLOUT, TRUE = "virtual states", "model rollout", "true rollout"
@@ -26,16 +26,21 @@ def _shapes(fig, layout: dict, row=None, col=None):
 
 
 def fig_plan(snapshot, layout: dict | None = None, b: int = 0, true_rollout=None, frames_virtual=None,
-             frames_true=None, start=None, goal=None, title: str | None = None) -> go.Figure:
+             frames_true=None, start=None, goal=None, title: str | None = None, planner: str | None = None) -> go.Figure:
     """Plan view of problem ``b`` of a :class:`~graspviz.Snapshot`, first two state dims as x / y.
 
-    ``layout`` is ``world.layout()`` (bounds, walls, circles, axes). ``start`` / ``goal`` (B, S) default to
-    the rollout's first state and, when absent, are drawn from the rollout only. ``true_rollout`` (B, T+1, S)
-    is the simulator's trajectory of the same actions. ``frames_virtual`` / ``frames_true`` are optional
-    lists of (H, W, 3) uint8 images (pixel worlds): they are shown as strips under the plan.
+    ``layout`` is ``world.layout()`` (bounds, walls, circles, axes). ``start`` / ``goal`` (B, S): the
+    start defaults to the rollout's first state; the goal is drawn only when given. ``true_rollout``
+    (B, T+1, S) is the simulator's trajectory of the same actions. ``planner`` (registry name) colours the
+    model rollout and the virtual states with the planner's colour. ``frames_virtual`` / ``frames_true``
+    (pixel worlds, optional): (T, H, W) or (T, H, W, 3) arrays (or lists of frames), uint8 or floats in
+    [0, 1], shown as strips under the plan (e.g. decoded virtual states vs the simulator's frames).
     """
     layout = layout or {}
-    strips = [f for f in (frames_virtual, frames_true) if f is not None and len(f)]
+    color = planner_color(planner) if planner else "#1f77b4"
+    strips = [(name, _strip(f)) for name, f in (("decoded frames (virtual states)", frames_virtual),
+                                                ("true frames (simulator)", frames_true))
+              if f is not None and len(f)]
     if strips:
         fig = make_subplots(rows=1 + len(strips), cols=1, row_heights=[0.7] + [0.3 / len(strips)] * len(strips),
                             vertical_spacing=0.06)
@@ -50,25 +55,28 @@ def fig_plan(snapshot, layout: dict | None = None, b: int = 0, true_rollout=None
         xs = np.asarray(snapshot.states)[b]
         path = np.concatenate([s0[None], xs] + ([np.asarray(g_arr)[b][None]] if g_arr is not None else []), 0)
         fig.add_trace(go.Scatter(x=path[:, 0], y=path[:, 1], mode="lines+markers", name=problem_name(VIRTUAL, b),
-                                 line=dict(color=PART_COLORS["virtual"], dash="dot"), marker=dict(size=5)), **kw)
+                                 line=dict(color=color, dash="dot", width=1.5),
+                                 marker=dict(size=6, symbol="circle-open", color=color)), **kw)
     fig.add_trace(go.Scatter(x=roll[:, 0], y=roll[:, 1], mode="lines+markers", name=problem_name(ROLLOUT, b),
-                             line=dict(color=PART_COLORS["rollout"]), marker=dict(size=4)), **kw)
+                             line=dict(color=color, width=2.5), marker=dict(size=4, color=color)), **kw)
     if true_rollout is not None:
         tr = np.asarray(true_rollout)[b]
         fig.add_trace(go.Scatter(x=tr[:, 0], y=tr[:, 1], mode="lines", name=problem_name(TRUE, b),
                                  line=dict(color=PART_COLORS["true"], dash="dash")), **kw)
     fig.add_trace(go.Scatter(x=[s0[0]], y=[s0[1]], mode="markers", name=START,
-                             marker=dict(color=PART_COLORS["start"], size=13, symbol="circle")), **kw)
+                             marker=dict(color=PART_COLORS["start"], size=12, symbol="circle",
+                                         line=dict(color="white", width=1.5))), **kw)
     if goal is not None:
         g = np.asarray(goal)[b]
         fig.add_trace(go.Scatter(x=[g[0]], y=[g[1]], mode="markers", name=GOAL,
-                                 marker=dict(color=PART_COLORS["goal"], size=15, symbol="star")), **kw)
-    for i, frames in enumerate(strips):
-        strip = np.concatenate([np.asarray(f) for f in frames], axis=1)
-        fig.add_trace(go.Image(z=strip, name=("virtual frames", "true frames")[i] if len(strips) > 1 else "frames"),
-                      row=2 + i, col=1)
+                                 marker=dict(color=PART_COLORS["goal"], size=18, symbol="star",
+                                             line=dict(color="#222222", width=1))), **kw)
+    for i, (name, strip) in enumerate(strips):
+        fig.add_trace(go.Image(z=strip, name=name, hoverinfo="skip"), row=2 + i, col=1)
         fig.update_xaxes(visible=False, row=2 + i, col=1)
         fig.update_yaxes(visible=False, row=2 + i, col=1)
+        fig.add_annotation(text=name, x=0, y=1.0, xref=f"x{2 + i} domain", yref=f"y{2 + i} domain", xanchor="left",
+                           yanchor="bottom", showarrow=False, font=dict(size=11))
     xl, yl = (layout.get("axes") or ("x", "y"))[:2]
     bounds = layout.get("bounds")
     xa = dict(title_text=xl, **({"range": list(bounds[0])} if bounds else {}))
@@ -76,3 +84,25 @@ def fig_plan(snapshot, layout: dict | None = None, b: int = 0, true_rollout=None
     fig.update_xaxes(**xa, **kw)
     fig.update_yaxes(**ya, **kw)
     return base_layout(fig, title or f"plan at iteration {snapshot.iteration} (problem {b})")
+
+
+def _strip(frames) -> np.ndarray:
+    """(T, H, W[, 3|4]) frames (uint8, or floats in [0, 1]) -> one (H, T*(W+1), 3) uint8 image, frames side by side."""
+    imgs = [np.asarray(f) for f in frames]
+    out = []
+    for f in imgs:
+        if f.ndim == 2:
+            f = np.repeat(f[..., None], 3, -1)
+        elif f.ndim == 3 and f.shape[-1] == 1:
+            f = np.repeat(f, 3, -1)
+        elif f.ndim == 3 and f.shape[-1] == 4:
+            f = f[..., :3]
+        if f.ndim != 3 or f.shape[-1] != 3:
+            raise ValueError(f"frames must be (H, W) or (H, W, 3) images; got a frame of shape {f.shape}")
+        if f.dtype != np.uint8:
+            f = np.asarray(f, dtype=float)
+            f = np.nan_to_num(f * 255.0 if f.size and np.nanmax(f) <= 1.0 else f)
+            f = np.clip(np.round(f), 0, 255).astype(np.uint8)
+        out.append(f)
+        out.append(np.full((f.shape[0], 1, 3), 255, np.uint8))  # a white separator column
+    return np.concatenate(out[:-1], axis=1)

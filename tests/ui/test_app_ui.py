@@ -71,13 +71,33 @@ def test_setting_changes_next_run(server, page):
     assert plan_data(page) != first
 
 
+def test_log_slider_sets_the_knob(server, page):
+    url, apps = server
+    app, errors = open_app(page, url, apps)
+    before = app.state.config["lr_actions"]
+    handle = page.locator(".log-slider .noUi-handle").nth(1)  # lr_states, lr_actions, lr_sync: the second
+    handle.focus()
+    for _ in range(10):  # 10 x 0.01 decades up
+        handle.press("ArrowRight")
+    want = before * 10 ** 0.1
+    for _ in range(100):  # each key press is one round trip to the server
+        if app.state.config["lr_actions"] == pytest.approx(want, rel=0.02):
+            break
+        page.wait_for_timeout(100)
+    after = app.state.config["lr_actions"]
+    assert after == pytest.approx(want, rel=0.02)
+    box = page.locator(".bk-input-group").filter(has_text="lr_actions").locator("input")
+    expect(box).to_have_value(str(after))
+    assert errors == [], errors
+
+
 def test_scrub_and_fork(server, page):
     url, apps = server
     app, _ = open_app(page, url, apps)
     page.get_by_role("button", name="Run", exact=True).click()
     expect(page.get_by_text("iteration 20 of 20")).to_be_visible(timeout=30_000)
     wait_idle(app)
-    slider = page.locator(".noUi-handle").first
+    slider = page.locator(".iteration-slider .noUi-handle")
     slider.focus()
     for _ in range(10):
         slider.press("ArrowLeft")
@@ -106,6 +126,12 @@ def test_export_then_import_same_plots(server, page, tmp_path):
     expect(page.get_by_text("iteration 20 of 20")).to_be_visible(timeout=15_000)
     page.wait_for_timeout(300)
     assert plan_data(page) == plots
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a graspviz run")
+    page.locator("input[type=file]").set_input_files(str(bad))
+    expect(page.get_by_text("is not a readable graspviz run file")).to_be_visible(timeout=15_000)
+    page.get_by_role("button", name="Step", exact=True).click()  # the page stays usable
+    expect(page.get_by_text("iteration 21 of 21")).to_be_visible(timeout=15_000)
 
 
 def test_two_contexts_are_isolated(server, browser):
