@@ -6,8 +6,9 @@ from ..errors import GraspvizError
 from .analytic import Hills, PointMass, Wall
 from .base import World
 from .model import WorldModel, as_world_model
+from .sims import PointMaze, PushT, WallPixels
 
-WORLDS: dict[str, type[World]] = {w.name: w for w in (Wall, PointMass, Hills)}
+WORLDS: dict[str, type[World]] = {w.name: w for w in (Wall, PointMass, Hills, PointMaze, PushT, WallPixels)}
 
 
 def register_world(cls: type[World]) -> type[World]:

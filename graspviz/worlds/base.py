@@ -26,6 +26,8 @@ class World:
     success_threshold: ClassVar[float] = 0.0
     success_rule: ClassVar[str] = ""
     default_horizon: ClassVar[int] = 20
+    #: True when the ground truth is a simulator and the model is learned (so the two can disagree)
+    simulator: ClassVar[bool] = False
     #: planner name -> config overrides that suit this world's state scale
     planner_defaults: ClassVar[dict] = {}
 
@@ -78,4 +80,5 @@ class World:
 
     def describe(self) -> dict:
         return dict(name=self.name, description=self.description, state_dim=self.state_dim,
-                    action_dim=self.action_dim, success=self.success_rule, horizon=self.default_horizon)
+                    action_dim=self.action_dim, success=self.success_rule, horizon=self.default_horizon,
+                    simulator=self.simulator)

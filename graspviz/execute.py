@@ -1,0 +1,150 @@
+"""Execute plans in a world's simulator: open loop, "where the model lies", and MPC.
+
+- :func:`execute` runs actions open loop in the simulator (``world.simulate``) and judges success on
+  the true final state.
+- :func:`model_error` compares the model's rollout of a plan (stored in the history) with the true
+  rollout of the same actions: the per-step distance (``world.distance``) shows where the model lies.
+  For ``wall_pixels`` the model rollout is latent: each latent is mapped to a dot position (decoded image)
+  and compared with the true position, so the error is in pixels of the 64 x 64 arena.
+- :func:`mpc` re-plans every ``replan_every`` executed steps from the true state, warm-started with the
+  actions it has not executed yet.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .errors import GraspvizError
+
+
+def _np(x):
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu().double().numpy()
+    return np.asarray(x, dtype=np.float64)
+
+
+def _world(world):
+    if isinstance(world, str):
+        from .worlds import get_world
+        return get_world(world)
+    return world
+
+
+def _true_start(world, start):
+    start = _np(start)
+    if start.ndim == 1:
+        start = start[None]
+    if hasattr(world, "positions"):  # latent worlds: simulate from the true position
+        start = world.positions(start)
+    return start
+
+
+def execute(world, start, actions, goal=None) -> dict:
+    """Run ``actions`` (B, T, A) open loop from ``start`` (B, S) in the simulator.
+
+    Returns dict(true=(B, T+1, S_true), success=(B,), final_distance=(B,)); success and distance are
+    None when ``goal`` is None.
+    """
+    world = _world(world)
+    start = _true_start(world, start)
+    actions = _np(actions)
+    if actions.ndim == 2:
+        actions = actions[None]
+    if actions.ndim != 3 or actions.shape[0] != start.shape[0]:
+        raise GraspvizError(f"actions must have shape (B={start.shape[0]}, T, A); got {actions.shape}")
+    true = world.simulate(start, actions)
+    out = dict(true=true, success=None, final_distance=None)
+    if goal is not None:
+        g = _np(goal)
+        g = g[None] if g.ndim == 1 else g
+        out["final_distance"] = np.asarray(world.distance(true[:, -1], g))
+        out["success"] = np.asarray(world.is_success(true[:, -1], g))
+    return out
+
+
+def execute_history(world, history, iteration: int = -1) -> dict:
+    """:func:`execute` of the plan a run held at ``iteration`` (-1: the last snapshot)."""
+    snap = history.last if iteration == -1 else history.at(iteration)
+    return execute(world, history.start, snap.actions, history.goal)
+
+
+def model_error(world, history, iteration: int = -1) -> np.ndarray:
+    """Per-step distance (B, T+1) between the model's rollout of the plan and the true rollout."""
+    world = _world(world)
+    snap = history.last if iteration == -1 else history.at(iteration)
+    true = execute(world, history.start, snap.actions)["true"]
+    model = np.asarray(snap.rollout, dtype=np.float64)
+    if hasattr(world, "positions"):
+        model = world.positions(model)
+    if model.shape[:2] != true.shape[:2]:
+        raise GraspvizError(f"model rollout {model.shape} and true rollout {true.shape} do not match")
+    return np.asarray(world.distance(model, true))
+
+
+def mpc(world, planner, problem, replan_every: int = 1, seed: int = 0, steps: int | None = None) -> dict:
+    """Receding-horizon control: plan, execute ``replan_every`` actions in the simulator, re-plan from the
+    true state (warm start: the remaining planned actions) with a shrinking horizon, until the horizon is used.
+
+    Returns dict(true (B, T+1, S_true), actions (B, T, A), success (B,), final_distance (B,), replans).
+    """
+    from .planners.base import run
+    from .types import Problem
+    world = _world(world)
+    if isinstance(replan_every, bool) or not isinstance(replan_every, (int, np.integer)) or replan_every < 1:
+        raise GraspvizError(f"replan_every must be an integer >= 1; got {replan_every!r}")
+    T = problem.horizon
+    goal = problem.goal
+    true_goal = world.positions(_np(goal)) if hasattr(world, "positions") else _np(goal)
+    cur = _true_start(world, problem.start)
+    traj, done_actions, warm, replans, t = [cur], [], None, 0, 0
+    while t < T:
+        s_model = cur
+        if hasattr(world, "encode_states"):
+            s_model = world.encode_states(cur)
+        sub = Problem(problem.model, torch.as_tensor(s_model), goal, T - t, world=problem.world)
+        state = planner.init(sub, seed + replans, warm_start=warm)
+        hist = run(planner, sub, seed + replans, steps, state=state, checkpoints=False)
+        plan = _np(hist.last.actions)
+        n = min(replan_every, T - t)
+        seg = world.simulate(cur, plan[:, :n])
+        traj.extend(seg[:, i] for i in range(1, n + 1))
+        done_actions.append(plan[:, :n])
+        cur = seg[:, -1]
+        warm = torch.as_tensor(plan[:, n:]) if n < plan.shape[1] else None
+        t += n
+        replans += 1
+    true = np.stack(traj, 1)
+    return dict(true=true, actions=np.concatenate(done_actions, 1), replans=replans,
+                final_distance=np.asarray(world.distance(true[:, -1], true_goal)),
+                success=np.asarray(world.is_success(true[:, -1], true_goal)))
+
+
+def open_loop_benchmark(world, planners=("grasp", "gd", "cem"), n: int = 50, horizons=None, seed: int = 0,
+                        steps: dict | None = None) -> list[dict]:
+    """Open-loop success: plan on the world's (learned) model with each planner's ``planner_defaults``,
+    execute in the simulator. One row per (planner, horizon): success rate, median final distance, seconds."""
+    import time
+
+    from .planners import make_planner
+    from .planners.base import run
+    world = _world(world)
+    horizons = horizons or [world.default_horizon]
+    rows = []
+    for T in horizons:
+        problem = world.sample_problems(n, T, seed=seed)
+        goal = problem.goal
+        for name in planners:
+            cfg = dict(world.planner_defaults.get(name, {}))
+            if steps and name in steps:
+                cfg["steps"] = steps[name]
+            planner = make_planner(name, **cfg)
+            t0 = time.time()
+            hist = run(planner, problem, seed, checkpoints=False)
+            secs = time.time() - t0
+            out = execute(world, problem.start, hist.last.actions, goal)
+            rows.append(dict(world=world.name, planner=name, horizon=T, n=n, seed=seed,
+                             success=float(np.mean(out["success"])),
+                             median_final_distance=float(np.median(out["final_distance"])),
+                             model_goal_distance=float(np.median(hist.last.goal_distance)), plan_seconds=round(secs, 1)))
+    return rows

@@ -1,0 +1,214 @@
+"""Learned world models bundled with graspviz, and their safe loading.
+
+Architectures:
+- :class:`StateMLP`: residual MLP for state-space simulators. It predicts the *normalised* change of the
+  state, ``s' = s + d_mean + d_std * mlp((s - s_mean) / s_std, (a - a_mean) / a_std)``; the normalisation
+  statistics are buffers saved with the weights.
+- :class:`PixelWM`: a small conv autoencoder (64 x 64 grey image -> latent of dim ``latent``) with a residual
+  latent dynamics MLP ``z' = z + mlp(z, a)``; ``encode`` / ``decode`` map images <-> latents.
+
+Weights live in ``<assets>/models/<name>.safetensors`` (no pickle) and are described in
+``<assets>/manifest.json`` (architecture, hyper-parameters, sha256, data, seed, accuracy).
+``<assets>`` is ``GRASPVIZ_ASSETS`` if set, else the ``assets`` folder next to the package.
+:func:`load_model` refuses a file whose SHA-256 or tensor names/shapes do not match the manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import torch
+from torch import nn
+
+import graspviz
+
+from ..errors import GraspvizError
+from .model import WorldModel
+
+DEFAULT_MODELS = {"pointmaze": "pointmaze_mlp", "pusht": "pusht_mlp", "wall_pixels": "wall_pixels_ae"}
+
+
+def assets_dir() -> Path:
+    env = os.environ.get("GRASPVIZ_ASSETS")
+    return Path(env) if env else Path(graspviz.__file__).parents[1] / "assets"
+
+
+def manifest_path() -> Path:
+    return assets_dir() / "manifest.json"
+
+
+def model_path(name: str) -> Path:
+    return assets_dir() / "models" / f"{name}.safetensors"
+
+
+def default_model_name(world: str) -> str:
+    if world not in DEFAULT_MODELS:
+        raise GraspvizError(f"no learned model is defined for world {world!r}; expected one of: {', '.join(DEFAULT_MODELS)}")
+    return DEFAULT_MODELS[world]
+
+
+def read_manifest() -> dict:
+    p = manifest_path()
+    if not p.exists():
+        return {"models": {}}
+    try:
+        return json.loads(p.read_text())
+    except json.JSONDecodeError as e:
+        raise GraspvizError(f"{p} is not valid JSON: {e}") from None
+
+
+def write_manifest_entry(entry: dict) -> None:
+    m = read_manifest()
+    m.setdefault("models", {})[entry["name"]] = entry
+    manifest_path().parent.mkdir(parents=True, exist_ok=True)
+    manifest_path().write_text(json.dumps(m, indent=2, sort_keys=True) + "\n")
+
+
+def sha256(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# -- architectures ----------------------------------------------------------------------------
+def _mlp(i, hidden, o, layers):
+    mods, d = [], i
+    for _ in range(layers):
+        mods += [nn.Linear(d, hidden), nn.SiLU()]
+        d = hidden
+    mods.append(nn.Linear(d, o))
+    return nn.Sequential(*mods)
+
+
+class StateMLP(nn.Module):
+    """Residual MLP s' = s + denormalised delta. ``step(s (N,S), a (N,A)) -> (N,S)``."""
+
+    def __init__(self, state_dim: int, action_dim: int, hidden: int = 128, layers: int = 3,
+                 action_low=None, action_high=None, angle_index: int | None = None):
+        super().__init__()
+        self.state_dim, self.action_dim = state_dim, action_dim
+        self.hparams = dict(state_dim=state_dim, action_dim=action_dim, hidden=hidden, layers=layers,
+                            action_low=action_low, action_high=action_high, angle_index=angle_index)
+        self.action_low, self.action_high = action_low, action_high
+        self.angle_index = angle_index  # an angle coordinate is also fed as (sin, cos)
+        extra = 0 if angle_index is None else 2
+        self.net = _mlp(state_dim + extra + action_dim, hidden, state_dim, layers)
+        for k, d in (("s_mean", state_dim), ("s_std", state_dim), ("a_mean", action_dim), ("a_std", action_dim),
+                     ("d_mean", state_dim), ("d_std", state_dim)):
+            self.register_buffer(k, torch.zeros(d) if "mean" in k else torch.ones(d))
+
+    def set_stats(self, s, a, d):
+        for k, x in (("s", s), ("a", a), ("d", d)):
+            getattr(self, f"{k}_mean").copy_(x.mean(0))
+            getattr(self, f"{k}_std").copy_(x.std(0).clamp_min(1e-6))
+
+    def delta_normalised(self, s, a):
+        feats = [(s - self.s_mean) / self.s_std]
+        if self.angle_index is not None:
+            ang = s[..., self.angle_index]
+            feats += [torch.sin(ang)[..., None], torch.cos(ang)[..., None]]
+        return self.net(torch.cat(feats + [(a - self.a_mean) / self.a_std], -1))
+
+    def step(self, s, a):
+        return s + self.d_mean + self.d_std * self.delta_normalised(s, a)
+
+    forward = step
+
+
+class PixelWM(nn.Module):
+    """Conv autoencoder (1 x 64 x 64 -> latent) + residual latent dynamics. ``step(z, a) -> z'``."""
+
+    def __init__(self, latent: int = 12, action_dim: int = 2, channels: int = 16, hidden: int = 128,
+                 action_low=None, action_high=None):
+        super().__init__()
+        c = channels
+        self.state_dim, self.action_dim = latent, action_dim
+        self.hparams = dict(latent=latent, action_dim=action_dim, channels=channels, hidden=hidden,
+                            action_low=action_low, action_high=action_high)
+        self.action_low, self.action_high = action_low, action_high
+        self.enc = nn.Sequential(nn.Conv2d(1, c, 4, 2, 1), nn.SiLU(), nn.Conv2d(c, c, 4, 2, 1), nn.SiLU(),
+                                 nn.Conv2d(c, c, 4, 2, 1), nn.SiLU(), nn.Conv2d(c, c, 4, 2, 1), nn.SiLU(),
+                                 nn.Flatten(), nn.Linear(c * 16, latent))
+        self.dec_in = nn.Linear(latent, c * 16)
+        self.dec = nn.Sequential(nn.SiLU(), nn.ConvTranspose2d(c, c, 4, 2, 1), nn.SiLU(),
+                                 nn.ConvTranspose2d(c, c, 4, 2, 1), nn.SiLU(), nn.ConvTranspose2d(c, c, 4, 2, 1),
+                                 nn.SiLU(), nn.ConvTranspose2d(c, 1, 4, 2, 1))
+        self.dyn = _mlp(latent + action_dim, hidden, latent, 2)
+        self._c = c
+
+    def encode(self, img):
+        """Images (N, 64, 64) or (N, 1, 64, 64) in [0, 1] -> latents (N, latent)."""
+        if img.dim() == 3:
+            img = img[:, None]
+        return self.enc(img)
+
+    def decode(self, z):
+        """Latents (N, latent) -> images (N, 64, 64) (logits passed through a sigmoid)."""
+        return torch.sigmoid(self.dec(self.dec_in(z).reshape(-1, self._c, 4, 4)))[:, 0]
+
+    def decode_logits(self, z):
+        return self.dec(self.dec_in(z).reshape(-1, self._c, 4, 4))[:, 0]
+
+    def step(self, z, a):
+        return z + self.dyn(torch.cat([z, a], -1))
+
+    forward = step
+
+
+ARCHITECTURES = {"StateMLP": StateMLP, "PixelWM": PixelWM}
+
+
+def build(arch: str, hparams: dict) -> nn.Module:
+    if arch not in ARCHITECTURES:
+        raise GraspvizError(f"unknown architecture {arch!r}; expected one of: {', '.join(ARCHITECTURES)}")
+    return ARCHITECTURES[arch](**hparams)
+
+
+def save_weights(module: nn.Module, path) -> str:
+    from safetensors.torch import save_file
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.detach().float().contiguous().cpu() for k, v in module.state_dict().items()}, str(path))
+    os.chmod(path, 0o644)
+    return sha256(path)
+
+
+def load_module(name: str, entry: dict | None = None) -> nn.Module:
+    """The bare ``nn.Module`` of a bundled model, after checking its file against the manifest."""
+    from safetensors.torch import load_file
+    entry = entry or read_manifest().get("models", {}).get(name)
+    if entry is None:
+        raise GraspvizError(f"model {name!r} is not in {manifest_path()}; run `graspviz train` to create it")
+    path = model_path(name)
+    if not path.exists():
+        raise GraspvizError(f"weights of model {name!r} are missing ({path}); run `graspviz train --world {entry.get('world')}`")
+    digest = sha256(path)
+    if digest != entry.get("sha256"):
+        raise GraspvizError(f"refusing {path}: SHA-256 {digest[:12]}... does not match the manifest ({str(entry.get('sha256'))[:12]}...)")
+    arch = entry.get("architecture", {})
+    module = build(arch.get("class"), arch.get("hparams", {}))
+    try:
+        state = load_file(str(path))
+    except Exception as e:  # safetensors raises its own error types for corrupt headers
+        raise GraspvizError(f"refusing {path}: not a readable safetensors file ({e})") from None
+    want = {k: tuple(v.shape) for k, v in module.state_dict().items()}
+    got = {k: tuple(v.shape) for k, v in state.items()}
+    if want != got:
+        diff = sorted(set(want.items()) ^ set(got.items()))[:3]
+        raise GraspvizError(f"refusing {path}: tensors do not match architecture {arch.get('class')} (first differences: {diff})")
+    module.load_state_dict(state)
+    module.eval()
+    for p in module.parameters():
+        p.requires_grad_(False)
+    return module
+
+
+def load_model(name: str) -> WorldModel:
+    """A bundled learned model as a :class:`WorldModel` (SHA-256 and architecture checked)."""
+    module = load_module(name)
+    return WorldModel(module, name=name)

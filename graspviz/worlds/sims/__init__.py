@@ -1,0 +1,14 @@
+"""Simulator worlds: ground truth from a physics simulator, planning on a learned model.
+
+- ``pointmaze``: gymnasium-robotics ``PointMaze_UMaze-v3`` (MuJoCo).
+- ``pusht``: gym-pusht ``gym_pusht/PushT-v0`` (pymunk), state observations.
+- ``wall_pixels``: the analytic DotWall rendered to 64x64 images, planned in a learned latent space.
+
+Simulators are imported lazily, on first use, so ``import graspviz`` stays light.
+"""
+
+from .pointmaze import PointMaze
+from .pusht import PushT
+from .wall_pixels import WallPixels
+
+__all__ = ["PointMaze", "PushT", "WallPixels"]

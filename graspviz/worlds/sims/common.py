@@ -1,0 +1,45 @@
+"""Helpers shared by simulator worlds."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...errors import GraspvizError
+
+
+def learned_model(world_name: str):
+    """The bundled learned model of a simulator world, or a clear error saying how to train it."""
+    from ..learned import load_model, default_model_name, model_path
+    name = default_model_name(world_name)
+    if not model_path(name).exists():
+        raise GraspvizError(f"no learned model for world {world_name!r} ({model_path(name)} is missing); "
+                            f"run `graspviz train --world {world_name}` first")
+    return load_model(name)
+
+
+def as_batch(x, dim: int, what: str) -> np.ndarray:
+    a = np.asarray(x, dtype=np.float64)
+    if a.ndim == 1:
+        a = a[None]
+    if a.ndim != 2 or a.shape[1] != dim:
+        raise GraspvizError(f"{what} must have shape (B, {dim}); got {a.shape}")
+    return a
+
+
+def check_actions(actions, B: int, A: int) -> np.ndarray:
+    a = np.asarray(actions, dtype=np.float64)
+    if a.ndim == 2:
+        a = a[None]
+    if a.ndim != 3 or a.shape[0] != B or a.shape[2] != A:
+        raise GraspvizError(f"actions must have shape (B={B}, T, {A}); got {a.shape}")
+    if not np.isfinite(a).all():
+        raise GraspvizError("actions contain NaN/Inf")
+    return a
+
+
+def random_actions(rng: np.random.Generator, T: int, low, high, hold: int = 3) -> np.ndarray:
+    """Piecewise-constant random actions (T, A): a new uniform action every ``hold`` steps."""
+    low, high = np.asarray(low, float), np.asarray(high, float)
+    n = -(-T // hold)
+    a = rng.uniform(low, high, size=(n, low.size))
+    return np.repeat(a, hold, axis=0)[:T]
