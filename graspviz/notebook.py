@@ -35,3 +35,46 @@ def setup(seed: int = 0) -> NotebookEnv:
     fast = os.environ.get("GRASPVIZ_FAST") == "1"
     print(f"graspviz notebook: device={device}, fast={fast}, seed={seed}")
     return NotebookEnv(device=device, fast=fast, seed=seed)
+
+
+def knob_widgets(config, names=None) -> dict:
+    """One ipywidgets control per knob of a planner config (``graspviz.config.knobs``), set to its value.
+
+    Log knobs get a ``FloatLogSlider``, bounded floats a ``FloatSlider``, ints an ``IntSlider`` (capped at
+    10x the current value so the slider stays usable), bools a ``Checkbox``, choices a ``Dropdown``.
+    ``names`` picks a subset (default: all). ipywidgets is imported here, on first use.
+    """
+    import math
+
+    import ipywidgets as W
+
+    from .config import knobs
+
+    out = {}
+    for k in knobs(config):
+        if names is not None and k.name not in names:
+            continue
+        v = getattr(config, k.name)
+        kw = dict(description=k.name, description_tooltip=k.help, continuous_update=False,
+                  style={"description_width": "110px"})
+        if k.type is bool:
+            w = W.Checkbox(value=bool(v), description=k.name, description_tooltip=k.help, indent=False)
+        elif k.choices:
+            w = W.Dropdown(options=list(k.choices), value=v, description=k.name, description_tooltip=k.help)
+        elif k.type is int:
+            lo = int(k.low if k.low is not None else 0)
+            hi = int(min(k.high if k.high is not None else 10 * max(v, 1), 10 * max(v, 1)))
+            w = W.IntSlider(value=int(v), min=lo, max=max(hi, lo + 1), **kw)
+        elif k.log:
+            lo = math.log10(k.low) if k.low else math.log10(v) - 3 if v > 0 else -5
+            hi = math.log10(k.high) if k.high else math.log10(v) + 3 if v > 0 else 2
+            lo, hi = max(lo, math.log10(v) - 3) if v > 0 else lo, min(hi, math.log10(v) + 3) if v > 0 else hi
+            w = W.FloatLogSlider(value=float(v) if v > 0 else 10 ** lo, base=10, min=lo, max=hi, step=0.05,
+                                 readout_format=".3g", **kw)
+        else:
+            lo = float(k.low if k.low is not None else 0.0)
+            hi = float(min(k.high if k.high is not None else 10 * max(abs(v), 1.0), 10 * max(abs(v), 0.1)))
+            w = W.FloatSlider(value=float(v), min=lo, max=max(hi, lo + 1e-6), step=(hi - lo) / 1000,
+                              readout_format=".3g", **kw)
+        out[k.name] = w
+    return out
