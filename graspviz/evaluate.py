@@ -220,7 +220,7 @@ def _open_loop_job(world, planner, problem, spec) -> dict:
 def _mpc_job(world, planner, problem, spec) -> dict:
     """Receding-horizon loop (see module docstring), batched over the chunk's trials."""
     opts = spec["mpc"]
-    T, B = problem.horizon, problem.batch
+    T, _B = problem.horizon, problem.batch
     every = max(1, int(opts.get("replan_every") or max(1, T // 4)))
     replan_steps = int(opts.get("replan_steps") or max(1, planner.config.steps // 4))
     goal = problem.goal.detach().cpu().numpy().astype(np.float64)
