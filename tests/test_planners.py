@@ -39,9 +39,9 @@ NOISE_OFF = {"grasp": dict(noise=False, init_noise=0.0), "collocation": {}, "gd"
 planners = pytest.mark.parametrize("name", CONTRACT_PLANNERS)
 
 
-def _run(name, dtype=torch.float32, device="cpu", seed=0, extras=(), **overrides):
+def _run(name, dtype=torch.float32, device="cpu", seed=0, extras=(), checkpoints=True, **overrides):
     problem = wall_problem(B, T, dtype=dtype, device=device)
-    return gv.run(fast_planner(name, **overrides), problem, seed=seed, extras=extras), problem
+    return gv.run(fast_planner(name, **overrides), problem, seed=seed, extras=extras, checkpoints=checkpoints), problem
 
 
 def _np_dtype(dtype):
@@ -152,10 +152,15 @@ def test_iterate_yields_the_snapshots_run_collects(name):
 
 
 @planners
-def test_replay_from_every_checkpoint_reproduces_the_next_snapshot(name):
+def test_replay_from_every_iteration_reproduces_the_next_snapshot(name):
     h, _ = _run(name, seed=5, extras=tuple(EXTRAS[family(name)]))
-    assert sorted(h.checkpoints) == h.iterations
+    every = gv.planners.base.CHECKPOINT_EVERY
+    assert sorted(h.checkpoints) == sorted({k for k in h.iterations if k % every == 0} | {h.last.iteration})
+    h2, _ = _run(name, seed=5, extras=tuple(EXTRAS[family(name)]), checkpoints=2)  # replays between checkpoints
+    assert sorted(h2.checkpoints) == sorted({k for k in h2.iterations if k % 2 == 0} | {h2.last.iteration})
     for k in h.iterations[:-1]:
+        r2 = gv.replay(h2, k)
+        assert snapshots_equal(r2[1], h[k + 1]), f"replay from {k} (checkpoint {k - k % 2})"
         r = gv.replay(h, k)
         assert r.iterations == [k, k + 1]
         assert snapshots_equal(r[1], h[k + 1]), f"replay from {k}"
@@ -191,7 +196,7 @@ def test_fork_continues_with_other_settings_from_k(name):
 @planners
 def test_fork_from_a_missing_checkpoint_is_refused(name):
     h, _ = _run(name)
-    with pytest.raises(gv.GraspvizError, match="no checkpoint at iteration 99"):
+    with pytest.raises(gv.GraspvizError, match="cannot fork at iteration 99: .* records up to"):
         gv.fork(h, 99)
 
 
@@ -305,3 +310,25 @@ def test_history_round_trip_keeps_stop_reason_and_stride(name, tmp_path):
     loaded = History.load(h.save(tmp_path / "x.npz"))
     histories_equal(h, loaded)
     assert loaded.meta["stride"] == 2
+
+
+@planners
+def test_batched_recording_matches_eager_recording(name):
+    """run() evaluates recorded iterates in batches; the snapshots are those of one-by-one recording."""
+    problem = wall_problem(B, T)
+    eager = gv.run(fast_planner(name), problem, seed=3, batch_records=False)
+    seen = []
+    batched = gv.run(fast_planner(name), problem, seed=3, batch_records=True, callback=lambda s: seen.append(s.iteration))
+    assert batched.iterations == eager.iterations == seen
+    for a, b in zip(batched.snapshots, eager.snapshots):
+        np.testing.assert_allclose(a.rollout, b.rollout, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(a.goal_distance, b.goal_distance, rtol=1e-5, atol=1e-5)
+        assert a.losses.keys() == b.losses.keys() and (a.sigma, a.gamma, a.synced) == (b.sigma, b.gamma, b.synced)
+        for k in a.losses:
+            np.testing.assert_allclose(a.losses[k], b.losses[k], rtol=1e-4, atol=1e-5)
+
+
+def test_a_batched_run_stopped_by_its_callback_keeps_what_came_before():
+    h = gv.run(fast_planner("grasp"), wall_problem(B, T), batch_records=True, callback=lambda s: s.iteration == 2)
+    assert h.iterations == [0, 1, 2] and h.stop_reason == "stopped by request at iteration 2"
+    assert sorted(h.checkpoints) == [0, 2]

@@ -72,15 +72,31 @@ class Planner:
         pre-update iterate, and optionally ``synced``, ``sigma``, ``gamma``, ``extras``)."""
         raise NotImplementedError
 
-    def record(self, problem: Problem, state: State, info: dict, extras=()) -> Snapshot:
-        """A snapshot of ``state``. Default: shooting planners (no virtual states)."""
+    def capture(self, state: State, info: dict, extras=()) -> dict:
+        """What a snapshot of ``state`` needs, taken cheaply: references to the (frozen) state's tensors
+        and the update's scalars. :meth:`measure` turns captures into snapshots."""
+        return dict(iteration=state.iteration, actions=state.actions, synced=bool(info.get("synced", False)),
+                    extras={k: v for k, v in info.get("extras", {}).items() if k in extras})
+
+    def measure(self, problem: Problem, captures: list) -> list:
+        """Snapshots of captured iterates, evaluated together: the model rollouts of all K captures are
+        ONE batched rollout of K * B problems (T sequential model calls for the lot, not per snapshot).
+        Default: shooting planners (no virtual states)."""
+        K, B = len(captures), problem.batch
         with torch.no_grad():
-            roll = problem.model.rollout(problem.start, state.actions)
-            d = (roll[:, -1] - problem.goal).norm(dim=-1)
-            losses = {M.LOSS_SHOOTING: d.square(), M.LOSS_TOTAL: d.square()}
-        return Snapshot.make(iteration=state.iteration, actions=state.actions, rollout=roll, goal_distance=d,
-                             losses=losses, synced=bool(info.get("synced", False)),
-                             extras={k: v for k, v in info.get("extras", {}).items() if k in extras})
+            roll = problem.model.rollout(problem.start.repeat(K, 1), torch.cat([c["actions"] for c in captures]))
+            d = (roll[:, -1] - problem.goal.repeat(K, 1)).norm(dim=-1)
+        out = []
+        for i, c in enumerate(captures):
+            di = d[i * B:(i + 1) * B]
+            out.append(Snapshot.make(iteration=c["iteration"], actions=c["actions"], rollout=roll[i * B:(i + 1) * B],
+                                     goal_distance=di, losses={M.LOSS_SHOOTING: di.square(), M.LOSS_TOTAL: di.square()},
+                                     synced=c["synced"], extras=c["extras"]))
+        return out
+
+    def record(self, problem: Problem, state: State, info: dict, extras=()) -> Snapshot:
+        """A snapshot of ``state`` (``info``: what the update that made it returned)."""
+        return self.measure(problem, [self.capture(state, info, extras)])[0]
 
     # -- shared helpers -------------------------------------------------------------------------------
     def step(self, problem: Problem, state: State, extras=()) -> tuple[State, Snapshot]:
@@ -159,9 +175,17 @@ def _finite(info: dict) -> bool:
     return all(bool(torch.isfinite(v).all()) for v in info["losses"].values())
 
 
-def _steps(planner: Planner, problem: Problem, seed: int, steps: int | None, state: State | None,
-           stride: int, extras) -> Iterator[tuple[State, Snapshot]]:
-    """Yield (state, snapshot) for the starting state and every ``stride``-th iterate, and the last."""
+#: with ``run(checkpoints=True)`` a planner state is kept every this many iterations (and at the first and last
+#: recorded iteration); :func:`fork` reaches any recorded iteration in between by replaying from the one before.
+CHECKPOINT_EVERY = 25
+#: ``run`` evaluates recorded iterates in batches of at most this many (see :meth:`Planner.measure`)
+MEASURE_BATCH = 64
+
+
+def _updates(planner: Planner, problem: Problem, seed: int, steps: int | None, state: State | None,
+             stride: int) -> Iterator[tuple[State, dict, float, float]]:
+    """Yield (state, info, wall seconds, ms of the last update) for the starting state and every
+    ``stride``-th iterate and the last. Raises :class:`NonFiniteError` when an update goes NaN/Inf."""
     if stride < 1:
         raise GraspvizError(f"stride must be an integer >= 1; got {stride}")
     steps = planner.config.steps if steps is None else steps
@@ -170,7 +194,7 @@ def _steps(planner: Planner, problem: Problem, seed: int, steps: int | None, sta
     if state is None:
         state = planner.init(problem, seed)
     dev = problem.model.device
-    yield state, planner.record(problem, state, {}, extras)
+    yield state, {}, 0.0, 0.0
     wall = 0.0
     start_it = state.iteration
     for i in range(1, steps + 1):
@@ -184,11 +208,13 @@ def _steps(planner: Planner, problem: Problem, seed: int, steps: int | None, sta
             raise NonFiniteError(f"{planner.name} stopped at iteration {state.iteration}: the world model or the update "
                                  f"produced NaN/Inf; iterations {start_it}..{state.iteration - 1} are kept", state.iteration)
         if i % stride == 0 or i == steps:
-            snap = planner.record(problem, state, info, extras)
-            if not np.isfinite(snap.goal_distance).all():
-                raise NonFiniteError(f"{planner.name} stopped at iteration {state.iteration}: the model's rollout is NaN/Inf; "
-                                     f"iterations {start_it}..{state.iteration - 1} are kept", state.iteration)
-            yield state, dataclasses.replace(snap, wall_time=wall, step_ms=ms)
+            yield state, info, wall, ms
+
+
+def _check_rollout(planner: Planner, snap: Snapshot, start_it: int) -> None:
+    if not np.isfinite(snap.goal_distance).all():
+        raise NonFiniteError(f"{planner.name} stopped at iteration {snap.iteration}: the model's rollout is NaN/Inf; "
+                             f"iterations {start_it}..{snap.iteration - 1} are kept", snap.iteration)
 
 
 def _finite_state(state: State) -> bool:
@@ -202,80 +228,150 @@ def iterate(planner: Planner, problem: Problem, seed: int = 0, steps: int | None
 
     Raises :class:`NonFiniteError` (after yielding every good snapshot) if NaN/Inf appears.
     """
-    for _, snap in _steps(planner, problem, seed, steps, state, stride, extras):
-        yield snap
+    start_it = None
+    for st, info, wall, ms in _updates(planner, problem, seed, steps, state, stride):
+        start_it = st.iteration if start_it is None else start_it
+        snap = planner.record(problem, st, info, extras)
+        _check_rollout(planner, snap, start_it)
+        yield dataclasses.replace(snap, wall_time=wall, step_ms=ms)
 
 
 def run(planner: Planner, problem: Problem, seed: int = 0, steps: int | None = None, *,
-        state: State | None = None, stride: int = 1, extras=(), checkpoints: bool = True,
-        progress: bool = False, callback=None) -> History:
+        state: State | None = None, stride: int = 1, extras=(), checkpoints: bool | int = True,
+        progress: bool = False, callback=None, batch_records: bool | None = None) -> History:
     """Run a planner and collect a :class:`History`.
 
+    ``batch_records`` (default: True without a callback): recorded iterates are captured as they come
+    and evaluated in batches (:meth:`Planner.measure`: one batched rollout per batch), so recording
+    every iterate costs little next to the updates; the callback then sees each snapshot up to ~0.25 s
+    late. False evaluates each iterate as soon as it is made (the callback runs right after its update).
+    ``checkpoints``: True keeps the planner state every :data:`CHECKPOINT_EVERY` iterations plus the
+    first and the last recorded one (what :func:`fork` needs), an int sets that interval, False keeps none.
     A run that hits NaN/Inf, an exception in the model, or a KeyboardInterrupt stops there: the
     snapshots so far are kept and ``history.stop_reason`` says where and why (a warning is issued).
-    ``callback(snapshot)`` is called for every recorded snapshot; returning True stops the run.
+    ``callback(snapshot)`` is called for every recorded snapshot, in order; returning True stops the run.
     """
     hist = History(planner=planner.name, config=planner.config.to_dict(), seed=int(seed), horizon=problem.horizon,
                    start=problem.start.detach().cpu().numpy(), goal=problem.goal.detach().cpu().numpy(),
                    world=problem.world, model=problem.model.name,
                    meta=dict(device=str(problem.model.device), dtype=str(problem.model.dtype).replace("torch.", ""),
                              stride=stride, state_dim=problem.model.state_dim, action_dim=problem.model.action_dim))
+    every = 0 if checkpoints is False else CHECKPOINT_EVERY if checkpoints is True else int(checkpoints)
+    if every < 0:
+        raise GraspvizError(f"checkpoints must be True, False or an interval >= 1; got {checkpoints!r}")
     total = planner.config.steps if steps is None else steps
     bar = None
     if progress:
         from tqdm.auto import tqdm
         bar = tqdm(total=total, desc=planner.name, unit="it", leave=False)
-    last_it = None
-    it = _steps(planner, problem, seed, steps, state, stride, extras)
-    try:
-        for st, snap in it:
-            hist.snapshots.append(snap)
-            if checkpoints:
-                hist.checkpoints[snap.iteration] = planner.state_arrays(st)
-            if bar is not None and last_it is not None:
-                bar.update(snap.iteration - last_it)
+    # chunk so that a batch of rollouts stays small: K * B * (T+1) * S numbers
+    per = problem.batch * (problem.horizon + 1) * max(problem.model.state_dim, 1)
+    chunk = max(1, min(MEASURE_BATCH, (1 << 22) // per))
+    if batch_records is None:
+        batch_records = callback is None
+    if not batch_records:
+        chunk = 1
+    pending = []  # (state, capture, wall, ms) not yet measured
+    kept = {"state": None, "start": None, "last_ckpt": None}
+    last_flush = [time.perf_counter()]
+
+    def checkpoint(st):
+        hist.checkpoints[st.iteration] = planner.state_arrays(st)
+        kept["last_ckpt"] = st.iteration
+
+    def flush() -> bool:
+        """Measure the pending captures into snapshots; True when the callback asked to stop."""
+        if not pending:
+            return False
+        batch = list(pending)
+        pending.clear()
+        last_flush[0] = time.perf_counter()
+        snaps = planner.measure(problem, [c for _, c, _, _ in batch])
+        for (st, _, wall, ms), snap in zip(batch, snaps):
+            _check_rollout(planner, snap, kept["start"])
+            snap = dataclasses.replace(snap, wall_time=wall, step_ms=ms)
+            if bar is not None and hist.snapshots:
+                bar.update(snap.iteration - hist.snapshots[-1].iteration)
                 bar.set_postfix({"goal dist": f"{snap.scalar(M.GOAL_DISTANCE):.3g}"})
-            last_it = snap.iteration
+            hist.snapshots.append(snap)
+            kept["state"] = st
             if callback is not None and callback(snap):
                 hist.stop_reason = f"stopped by request at iteration {snap.iteration}"
+                return True
+        return False
+
+    it = _updates(planner, problem, seed, steps, state, stride)
+    try:
+        for st, info, wall, ms in it:
+            if kept["start"] is None:
+                kept["start"] = st.iteration
+            if every and (kept["last_ckpt"] is None or st.iteration - kept["last_ckpt"] >= every):
+                checkpoint(st)
+            pending.append((st, planner.capture(st, info, extras), wall, ms))
+            late = callback is not None and time.perf_counter() - last_flush[0] > 0.25
+            if (len(pending) >= chunk or late) and flush():
                 break
+        else:
+            flush()
     except NonFiniteError as e:
         hist.stop_reason = str(e)
     except KeyboardInterrupt:
-        hist.stop_reason = f"interrupted after iteration {last_it}"
+        hist.stop_reason = f"interrupted after iteration {_last(hist)}"
     except GraspvizError as e:
-        if not hist.snapshots:  # bad settings / input: nothing computed yet, so raise
+        if not hist.snapshots and not pending:  # bad settings / input: nothing computed yet, so raise
             raise
-        hist.stop_reason = f"stopped after iteration {last_it}: {e}"
+        hist.stop_reason = f"stopped after iteration {_last(hist)}: {e}"
     except Exception as e:  # the user's model raised: keep what we have and say where
         first = str(e).splitlines()[0] if str(e) else ""
-        hist.stop_reason = f"the world model raised {type(e).__name__} after iteration {last_it}: {first}"
+        hist.stop_reason = f"the world model raised {type(e).__name__} after iteration {_last(hist)}: {first}"
     finally:
         it.close()
         if bar is not None:
             bar.close()
+    if pending and hist.stop_reason and not hist.stop_reason.startswith("stopped by request"):
+        try:  # the updates stopped early: keep the iterates captured before that
+            flush()
+        except Exception as e:  # their rollout failed too: say so, keep what was measured
+            first = str(e).splitlines()[0] if str(e) else type(e).__name__
+            hist.stop_reason += f" (and the last captured iterates could not be evaluated: {first})"
+    last = _last(hist)
+    hist.checkpoints = {k: v for k, v in hist.checkpoints.items() if last is not None and k <= last}
+    if every and kept["state"] is not None and last not in hist.checkpoints:
+        checkpoint(kept["state"])
     if hist.stop_reason and not hist.stop_reason.startswith("stopped by request"):
         warnings.warn(hist.stop_reason, RuntimeWarning, stacklevel=2)
     return hist
 
 
+def _last(hist: History):
+    return hist.snapshots[-1].iteration if hist.snapshots else None
+
+
 def fork(history: History, iteration: int, problem: Problem | None = None, steps: int | None = None, *,
          stride: int | None = None, extras=None, **overrides) -> History:
-    """Continue ``history`` from its checkpoint at ``iteration`` with some settings changed.
+    """Continue ``history`` from its iterate at ``iteration`` with some settings changed.
 
-    ``problem`` defaults to the registered world the history came from. ``steps`` defaults to the
-    iterations left until the (new) config's ``steps``. The result starts with the snapshot at
-    ``iteration`` and records ``forked_from`` in its meta. ``extras`` defaults to those ``history`` recorded.
+    The state at ``iteration`` comes from the checkpoint there, or is rebuilt by replaying the original
+    settings from the last checkpoint before it (bit for bit on the same device: randomness depends
+    only on (seed, iteration)). ``problem`` defaults to the registered world the history came from.
+    ``steps`` defaults to the iterations left until the (new) config's ``steps``. The result starts with
+    the snapshot at ``iteration`` and records ``forked_from`` in its meta. ``extras`` defaults to those
+    ``history`` recorded.
     """
     from . import make_planner
-    if iteration not in history.checkpoints:
-        have = sorted(history.checkpoints)
-        raise GraspvizError(f"no checkpoint at iteration {iteration}; this run has checkpoints at "
-                            f"{have[:3] + ['...'] + have[-3:] if len(have) > 6 else have}")
-    planner = make_planner(history.planner, history.config, **overrides)
+    have = sorted(history.checkpoints)
+    before = [k for k in have if k <= iteration]
+    last = history.snapshots[-1].iteration if history.snapshots else None
+    if not before or last is None or iteration > last:
+        raise GraspvizError(f"cannot fork at iteration {iteration}: this run has checkpoints at "
+                            f"{have[:3] + ['...'] + have[-3:] if len(have) > 6 else have} and records up to {last}")
     if problem is None:
         problem = problem_of(history)
-    state = planner.restore(history.checkpoints[iteration], problem)
+    original = make_planner(history.planner, history.config)
+    state = original.restore(history.checkpoints[before[-1]], problem)
+    for _ in range(iteration - before[-1]):  # replay the original settings up to ``iteration``
+        state, _ = original.update(problem, state)
+    planner = make_planner(history.planner, history.config, **overrides)
     if steps is None:
         steps = max(planner.config.steps - iteration, 1)
     if extras is None:
@@ -293,7 +389,7 @@ def fork(history: History, iteration: int, problem: Problem | None = None, steps
 
 
 def replay(history: History, iteration: int, problem: Problem | None = None, steps: int = 1) -> History:
-    """Re-run ``steps`` iterations from the checkpoint at ``iteration`` with the same settings."""
+    """Re-run ``steps`` iterations from ``iteration`` with the same settings."""
     return fork(history, iteration, problem, steps=steps)
 
 

@@ -200,22 +200,32 @@ class Grasp(Planner):
                 a = m.clip(a)
         return a.detach()
 
-    def record(self, problem: Problem, state: GraspState, info: dict, extras=()) -> Snapshot:
-        m = problem.model
+    def capture(self, state: GraspState, info: dict, extras=()) -> dict:
         k, c = state.iteration, self.config
         # iterate k was produced by update k-1: report the settings that update used
         sigma, gamma = (info["sigma"], info["gamma"]) if "sigma" in info else self.schedules(max(k - 1, 0))
         synced = info["synced"] if "synced" in info else bool(c.sync and k > 0 and k % c.sync_every == 0)
+        return dict(super().capture(state, info, extras), states=state.states, sigma=sigma, gamma=gamma,
+                    synced=bool(synced))
+
+    def measure(self, problem: Problem, captures: list) -> list:
+        """Lifted terms and rollouts of K captured iterates, each from one batched evaluation."""
+        m, K, B = problem.model, len(captures), problem.batch
+        s0, goal = problem.start.repeat(K, 1), problem.goal.repeat(K, 1)
+        acts = torch.cat([c["actions"] for c in captures])
         with torch.no_grad():
-            dyn, goal_err, _, gap = grasp_terms(m, problem.start, state.states, state.actions, problem.goal, True)
-            roll = m.rollout(problem.start, state.actions)  # (B, T+1, S)
-            d = (roll[:, -1] - problem.goal).norm(dim=-1)
-        losses = {M.LOSS_TOTAL: dyn + gamma * goal_err, M.LOSS_DYNAMICS: dyn, M.LOSS_GOAL: goal_err,
-                  M.LOSS_SHOOTING: d.square()}
-        ex = {k: v for k, v in info.get("extras", {}).items() if k in extras}
-        return Snapshot.make(iteration=state.iteration, actions=state.actions, states=state.states, rollout=roll,
-                             gap=gap, goal_distance=d, losses=losses, sigma=sigma, gamma=gamma,
-                             synced=bool(synced), extras=ex)
+            dyn, goal_err, _, gap = grasp_terms(m, s0, torch.cat([c["states"] for c in captures]), acts, goal, True)
+            roll = m.rollout(s0, acts)  # (K * B, T+1, S)
+            d = (roll[:, -1] - goal).norm(dim=-1)
+        out = []
+        for i, c in enumerate(captures):
+            sl = slice(i * B, (i + 1) * B)
+            losses = {M.LOSS_TOTAL: dyn[sl] + c["gamma"] * goal_err[sl], M.LOSS_DYNAMICS: dyn[sl],
+                      M.LOSS_GOAL: goal_err[sl], M.LOSS_SHOOTING: d[sl].square()}
+            out.append(Snapshot.make(iteration=c["iteration"], actions=c["actions"], states=c["states"], rollout=roll[sl],
+                                     gap=gap[sl], goal_distance=d[sl], losses=losses, sigma=c["sigma"], gamma=c["gamma"],
+                                     synced=c["synced"], extras=c["extras"]))
+        return out
 
 
 def _adam(x, g, m, v, t, lr):
