@@ -6,6 +6,8 @@
   rollout of the same actions: the per-step distance (``world.distance``) shows where the model lies.
   For ``wall_pixels`` the model rollout is latent: each latent is mapped to a dot position (decoded image)
   and compared with the true position, so the error is in pixels of the 64 x 64 arena.
+- :func:`attach_truth` stores the true rollout and the model error in a history's snapshots (extras),
+  so a saved run carries the simulator's verdict next to the model rollout and the virtual states.
 - :func:`mpc` re-plans every ``replan_every`` executed steps from the true state, warm-started with the
   actions it has not executed yet.
 """
@@ -69,17 +71,50 @@ def execute_history(world, history, iteration: int = -1) -> dict:
     return execute(world, history.start, snap.actions, history.goal)
 
 
-def model_error(world, history, iteration: int = -1) -> np.ndarray:
-    """Per-step distance (B, T+1) between the model's rollout of the plan and the true rollout."""
-    world = _world(world)
-    snap = history.last if iteration == -1 else history.at(iteration)
+def _truth(world, history, snap):
+    """(true rollout (B, T+1, S_true), per-step model error (B, T+1)) of one snapshot's plan."""
     true = execute(world, history.start, snap.actions)["true"]
     model = np.asarray(snap.rollout, dtype=np.float64)
     if hasattr(world, "positions"):
         model = world.positions(model)
     if model.shape[:2] != true.shape[:2]:
         raise GraspvizError(f"model rollout {model.shape} and true rollout {true.shape} do not match")
-    return np.asarray(world.distance(model, true))
+    return true, np.asarray(world.distance(model, true))
+
+
+def model_error(world, history, iteration: int = -1) -> np.ndarray:
+    """Per-step distance (B, T+1) between the model's rollout of the plan and the true rollout."""
+    snap = history.last if iteration == -1 else history.at(iteration)
+    return _truth(_world(world), history, snap)[1]
+
+
+def attach_truth(world, history, iterations=None):
+    """A copy of ``history`` whose snapshots carry the simulator's verdict on their plans, as extras:
+    ``true_rollout`` (B, T+1, S_true), the true trajectory of the snapshot's actions, and
+    ``model_error`` (B, T+1), the per-step distance between the model's rollout and the true one
+    ("where the model lies", see :func:`model_error`). Saved and loaded with the history.
+
+    ``iterations``: which snapshots to simulate (default: the last one; ``"all"``: every snapshot).
+    """
+    import dataclasses
+
+    world = _world(world)
+    if iterations is None:
+        chosen = {history.last.iteration}
+    elif iterations == "all":
+        chosen = set(history.iterations)
+    else:
+        chosen = {int(i) for i in iterations}
+        missing = sorted(chosen - set(history.iterations))
+        if missing:
+            raise GraspvizError(f"iterations {missing[:5]} are not recorded; recorded: {history.iterations[:3]}...{history.iterations[-1:]}")
+    snaps = []
+    for snap in history.snapshots:
+        if snap.iteration in chosen:
+            true, err = _truth(world, history, snap)
+            snap = dataclasses.replace(snap, extras={**snap.extras, "true_rollout": true, "model_error": err})
+        snaps.append(snap)
+    return dataclasses.replace(history, snapshots=snaps)
 
 
 def mpc(world, planner, problem, replan_every: int = 1, seed: int = 0, steps: int | None = None) -> dict:

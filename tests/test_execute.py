@@ -1,9 +1,11 @@
 """Executing plans in the simulator, model error, MPC, and bring-your-own-model adapters."""
 
+import pytest
 import numpy as np
 import torch
 from torch import nn
 
+from graspviz.errors import GraspvizError
 from graspviz.execute import execute, model_error, mpc
 from graspviz.planners import make_planner
 from graspviz.planners.base import run
@@ -91,3 +93,24 @@ def test_byo_patch_tokens_and_dtype_swap():
     assert m64.dtype == torch.float64 and m.dtype == torch.float32
     h64 = run(make_planner("grasp", steps=2), Problem(m64, torch.zeros(1, 12), torch.full((1, 12), 0.1), 4), 0)
     assert h64.last.rollout.dtype == np.float64
+
+
+def test_attach_truth_is_saved_with_the_history(tmp_path):
+    from graspviz.execute import attach_truth
+    from graspviz.history import History
+    w = get_world("pointmaze")
+    p = w.sample_problems(2, 4, seed=0)
+    h = run(make_planner("grasp", steps=4), p, 0, stride=2)
+    assert "true_rollout" not in h.last.extras
+    t = attach_truth(w, h, iterations="all")
+    assert "true_rollout" not in h.last.extras  # the original is untouched
+    for snap in t.snapshots:
+        assert snap.extras["true_rollout"].shape == (2, 5, 4) and snap.extras["model_error"].shape == (2, 5)
+        np.testing.assert_allclose(snap.extras["model_error"], model_error(w, h, snap.iteration))
+    t.save(tmp_path / "run.npz")
+    back = History.load(tmp_path / "run.npz")
+    np.testing.assert_array_equal(back.last.extras["model_error"], t.last.extras["model_error"])
+    only_last = attach_truth(w, h)
+    assert [("model_error" in s.extras) for s in only_last.snapshots] == [False, False, True]
+    with pytest.raises(GraspvizError, match="not recorded"):
+        attach_truth(w, h, iterations=[1])

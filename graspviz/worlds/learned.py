@@ -60,6 +60,20 @@ def read_manifest() -> dict:
         raise GraspvizError(f"{p} is not valid JSON: {e}") from None
 
 
+def model_summary(world: str) -> str:
+    """One line about the learned model of a simulator world, from the manifest (no weights loaded)."""
+    name = DEFAULT_MODELS.get(world)
+    if name is None:
+        return "exact (analytic)"
+    entry = read_manifest().get("models", {}).get(name)
+    if entry is None or not model_path(name).exists():
+        return f"{name} (missing: graspviz train --world {world})"
+    acc = entry.get("accuracy", {})
+    err = acc.get("one_step_error")
+    return f"{name} ({entry['architecture']['class']}, 1-step error {err:.3g} {acc.get('units', '')})".replace(" )", ")") \
+        if err is not None else name
+
+
 def write_manifest_entry(entry: dict) -> None:
     m = read_manifest()
     m.setdefault("models", {})[entry["name"]] = entry
@@ -166,7 +180,13 @@ ARCHITECTURES = {"StateMLP": StateMLP, "PixelWM": PixelWM}
 def build(arch: str, hparams: dict) -> nn.Module:
     if arch not in ARCHITECTURES:
         raise GraspvizError(f"unknown architecture {arch!r}; expected one of: {', '.join(ARCHITECTURES)}")
-    return ARCHITECTURES[arch](**hparams)
+    if not isinstance(hparams, dict):
+        raise GraspvizError(f"architecture hyper-parameters must be a JSON object; got {type(hparams).__name__}")
+    try:
+        return ARCHITECTURES[arch](**hparams)
+    except (TypeError, ValueError, RuntimeError) as e:
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise GraspvizError(f"cannot build {arch} from hyper-parameters {sorted(hparams)}: {first}") from None
 
 
 def save_weights(module: nn.Module, path) -> str:
