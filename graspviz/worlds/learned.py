@@ -134,8 +134,20 @@ class StateMLP(nn.Module):
     forward = step
 
 
+def _coords(n: int, size: int, like: torch.Tensor) -> torch.Tensor:
+    """Two channels holding each pixel's x and y in [-1, 1]: (n, 2, size, size)."""
+    g = torch.linspace(-1.0, 1.0, size, dtype=like.dtype, device=like.device)
+    yy, xx = torch.meshgrid(g, g, indexing="ij")
+    return torch.stack([xx, yy])[None].expand(n, -1, -1, -1)
+
+
 class PixelWM(nn.Module):
-    """Conv autoencoder (1 x 64 x 64 -> latent) + residual latent dynamics. ``step(z, a) -> z'``."""
+    """Conv autoencoder (1 x 64 x 64 -> latent) + residual latent dynamics. ``step(z, a) -> z'``.
+
+    The encoder sees the pixel coordinates as two extra input channels (CoordConv) and the decoder
+    broadcasts the latent over a 16 x 16 grid with coordinate channels before upsampling (a
+    spatial-broadcast decoder): both make "where is the dot" easy to learn for a small model on a CPU.
+    """
 
     def __init__(self, latent: int = 12, action_dim: int = 2, channels: int = 16, hidden: int = 128,
                  action_low=None, action_high=None):
@@ -145,28 +157,28 @@ class PixelWM(nn.Module):
         self.hparams = dict(latent=latent, action_dim=action_dim, channels=channels, hidden=hidden,
                             action_low=action_low, action_high=action_high)
         self.action_low, self.action_high = action_low, action_high
-        self.enc = nn.Sequential(nn.Conv2d(1, c, 4, 2, 1), nn.SiLU(), nn.Conv2d(c, c, 4, 2, 1), nn.SiLU(),
+        self.enc = nn.Sequential(nn.Conv2d(3, c, 4, 2, 1), nn.SiLU(), nn.Conv2d(c, c, 4, 2, 1), nn.SiLU(),
                                  nn.Conv2d(c, c, 4, 2, 1), nn.SiLU(), nn.Conv2d(c, c, 4, 2, 1), nn.SiLU(),
-                                 nn.Flatten(), nn.Linear(c * 16, latent))
-        self.dec_in = nn.Linear(latent, c * 16)
-        self.dec = nn.Sequential(nn.SiLU(), nn.ConvTranspose2d(c, c, 4, 2, 1), nn.SiLU(),
-                                 nn.ConvTranspose2d(c, c, 4, 2, 1), nn.SiLU(), nn.ConvTranspose2d(c, c, 4, 2, 1),
-                                 nn.SiLU(), nn.ConvTranspose2d(c, 1, 4, 2, 1))
+                                 nn.Flatten(), nn.Linear(c * 16, hidden), nn.SiLU(), nn.Linear(hidden, latent))
+        self.dec = nn.Sequential(nn.Conv2d(latent + 2, 2 * c, 3, 1, 1), nn.SiLU(), nn.Conv2d(2 * c, 2 * c, 3, 1, 1),
+                                 nn.SiLU(), nn.ConvTranspose2d(2 * c, c, 4, 2, 1), nn.SiLU(),
+                                 nn.ConvTranspose2d(c, 1, 4, 2, 1))
         self.dyn = _mlp(latent + action_dim, hidden, latent, 2)
-        self._c = c
 
     def encode(self, img):
         """Images (N, 64, 64) or (N, 1, 64, 64) in [0, 1] -> latents (N, latent)."""
         if img.dim() == 3:
             img = img[:, None]
-        return self.enc(img)
-
-    def decode(self, z):
-        """Latents (N, latent) -> images (N, 64, 64) (logits passed through a sigmoid)."""
-        return torch.sigmoid(self.dec(self.dec_in(z).reshape(-1, self._c, 4, 4)))[:, 0]
+        return self.enc(torch.cat([img, _coords(img.shape[0], img.shape[-1], img)], 1))
 
     def decode_logits(self, z):
-        return self.dec(self.dec_in(z).reshape(-1, self._c, 4, 4))[:, 0]
+        """Latents (N, latent) -> pixel logits (N, 64, 64)."""
+        grid = z[:, :, None, None].expand(-1, -1, 16, 16)
+        return self.dec(torch.cat([grid, _coords(z.shape[0], 16, z)], 1))[:, 0]
+
+    def decode(self, z):
+        """Latents (N, latent) -> images (N, 64, 64) in [0, 1]."""
+        return torch.sigmoid(self.decode_logits(z))
 
     def step(self, z, a):
         return z + self.dyn(torch.cat([z, a], -1))

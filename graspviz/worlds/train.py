@@ -8,10 +8,11 @@ Training:
 - simulator worlds: :class:`~graspviz.worlds.learned.StateMLP`, MSE on the normalised one-step delta
   (Adam, cosine-free constant lr, batch 256).
 - ``wall_pixels``: :class:`~graspviz.worlds.learned.PixelWM` trained jointly on image reconstruction
-  (BCE), latent prediction (MSE to the encoding of the next image, over a 3-step latent rollout) and
-  pixel prediction (BCE of the decoded predicted latents).
+  (BCE of the decoded first frame), latent prediction (MSE to the stop-gradient encoding of the next
+  image) and pixel prediction (BCE of the decoded predicted latent); the BCE up-weights the dot's pixels.
 
-After training the weights go to ``<assets>/models/<name>.safetensors`` and the manifest gets an entry
+Training runs on one CPU thread, so the same command gives the same weights (and SHA-256) on any
+machine with the same torch build. After training the weights go to ``<assets>/models/<name>.safetensors`` and the manifest gets an entry
 with the architecture, command, data size, seed, sha256 and one-step / 10-step errors measured on
 fresh held-out simulator rollouts.
 """
@@ -122,8 +123,8 @@ def train_state_mlp(world, data, steps, seed, progress=True, lr=2e-3, batch=256)
     return m, arch, hp
 
 
-def train_pixel(world, data, steps, seed, progress=True, lr=2e-3, batch=32, k=2):
-    from .sims.wall_pixels import render_batch
+def train_pixel(world, data, steps, seed, progress=True, lr=2e-3, batch=32, k=1):
+    from .sims.wall_pixels import background, render_batch
     arch, hp = _arch(world)
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
@@ -131,6 +132,7 @@ def train_pixel(world, data, steps, seed, progress=True, lr=2e-3, batch=32, k=2)
     st, ac = data["states"], torch.tensor(data["actions"], dtype=torch.float32)
     E, T1 = st.shape[:2]
     imgs = torch.tensor(render_batch(st.reshape(-1, 2)).reshape(E, T1, 64, 64), dtype=torch.float32)
+    bg = torch.tensor(background(), dtype=torch.float32)  # the walls alone
     opt = torch.optim.Adam(m.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(steps, 1))
     bce = torch.nn.functional.binary_cross_entropy_with_logits
@@ -147,11 +149,12 @@ def train_pixel(world, data, steps, seed, progress=True, lr=2e-3, batch=32, k=2)
             zz = m.step(zz, a[:, j])
             preds.append(zz)
         pred = torch.stack(preds, 1)  # (b, k, latent)
-        lat = ((pred - z[:, 1:]) ** 2).mean()
-        logits = m.decode_logits(torch.cat([z, pred], 1).reshape(-1, z.shape[-1])).reshape(batch, 2 * k + 1, 64, 64)
-        wt = 1.0 + 30.0 * (o - 0.5).clamp_min(0)  # up-weight the dot's pixels (a few dozen of 4096)
-        rec = bce(logits[:, : k + 1], o, weight=wt)
-        pix = bce(logits[:, k + 1:], o[:, 1:], weight=wt[:, 1:])
+        lat = ((pred - z[:, 1:].detach()) ** 2).mean()  # the target is not pulled towards the prediction
+        # decode the first frame's latent (reconstruction) and the predicted latents (pixel prediction)
+        logits = m.decode_logits(torch.cat([z[:, :1], pred], 1).reshape(-1, z.shape[-1])).reshape(batch, k + 1, 64, 64)
+        wt = 1.0 + 100.0 * (o - bg).clamp_min(0)  # up-weight the dot's pixels (a few dozen of 4096)
+        rec = bce(logits[:, 0], o[:, 0], weight=wt[:, 0])
+        pix = bce(logits[:, 1:], o[:, 1:], weight=wt[:, 1:])
         loss = rec + lat + pix
         opt.zero_grad()
         loss.backward()
@@ -220,7 +223,12 @@ def train(world: str, data=None, steps: int = 3000, seed: int = 0, name: str | N
         raise GraspvizError(f"data was collected in world {str(data['world'])!r}, not {world!r}")
     t0 = time.time()
     fn = train_pixel if world == "wall_pixels" else train_state_mlp
-    module, arch, hp = fn(world, data, steps, seed, progress=progress)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the same floats on any machine (a parallel reduction may add in another order)
+    try:
+        module, arch, hp = fn(world, data, steps, seed, progress=progress)
+    finally:
+        torch.set_num_threads(threads)
     module.eval()
     name = name or learned.default_model_name(world)
     digest = learned.save_weights(module, learned.model_path(name))

@@ -43,6 +43,11 @@ def render_batch(xy) -> np.ndarray:
     return img
 
 
+def background() -> np.ndarray:
+    """The image without the dot: border and wall only, (64, 64)."""
+    return render_batch([[-1e3, -1e3]])[0]
+
+
 class WallPixels(World):
     name = "wall_pixels"
     description = "DotWall from 64x64 images: planning in the latent space of a learned conv autoencoder"
@@ -94,7 +99,7 @@ class WallPixels(World):
         z = np.asarray(z, np.float64).reshape(-1, self.state_dim)
         with torch.no_grad():
             img = self.module.decode(torch.tensor(z, dtype=torch.float32)).double().numpy()
-        img = np.clip(img - 0.55, 0, None)  # drop walls (0.5) and background
+        img = np.clip(img - background() - 0.05, 0, None)  # the dot alone (walls subtracted, faint noise dropped)
         g = np.arange(SIZE) + 0.5
         w = img.sum((1, 2)) + 1e-9
         x = (img.sum(1) * g).sum(1) / w
