@@ -13,7 +13,10 @@ settings (``World.planner_defaults``) apply unless a flag overrides them.
 
 Errors: bad input (a :class:`~graspviz.GraspvizError` or an argparse error) prints one line
 ``graspviz: error: ...`` and exits with 2; a run that stops early (NaN/Inf) prints why, still
-saves ``--out`` and exits with 1.
+saves ``--out`` and exits with 1. File-system errors (a missing folder, a port in use) and any
+unexpected exception are one line with exit code 2 as well: no traceback reaches the user
+(``GRASPVIZ_DEBUG=1`` re-raises them). Shared options (``--seed``, ``--episodes``, ``--length``,
+``--n``, ``--port``, output paths, ``train --data``) are checked before any command runs.
 
 Extensions: after the built-in commands, each module in :data:`EXTENSIONS` that exists is imported
 and its ``register(subparsers)`` adds commands (setting ``func``; ``func(args) -> int``). A command
@@ -23,6 +26,7 @@ an extension registers under a name that is already taken replaces the built-in 
 from __future__ import annotations
 
 import argparse
+import json
 import importlib
 import os
 import subprocess
@@ -292,6 +296,8 @@ def _progress(total: int, desc: str, off: bool):
 
 
 def _check_writable(path: str) -> None:
+    if os.path.isdir(path):
+        raise _error(f"cannot write {path!r}: it is a folder; expected a file path such as run.npz")
     folder = os.path.dirname(os.path.abspath(path)) or "."
     if not os.path.isdir(folder):
         raise _error(f"cannot write {path!r}: folder {folder!r} does not exist")
@@ -377,10 +383,12 @@ def _config_changes(hist) -> dict:
 
 def cmd_worlds(args) -> int:
     from .worlds import WORLDS
-    rows = [("name", "S", "A", "horizon", "success", "description")]
+    from .worlds.learned import model_summary
+    rows = [("name", "S", "A", "horizon", "success", "model", "description")]
     for name in sorted(WORLDS):
         w = WORLDS[name]
-        rows.append((name, str(w.state_dim), str(w.action_dim), str(w.default_horizon), w.success_rule, w.description))
+        rows.append((name, str(w.state_dim), str(w.action_dim), str(w.default_horizon), w.success_rule,
+                     model_summary(name), w.description))
     print(_table(rows))
     return 0
 
@@ -416,13 +424,23 @@ def _table(rows) -> str:
 
 
 def cmd_bench(args) -> int:
+    if getattr(args, "ui", False):
+        if args.clicks < 1:
+            raise _error(f"--clicks must be an integer >= 1; got {args.clicks}")
+        from .app.bench_ui import bench_ui
+        out = json.dumps(bench_ui(args.clicks), indent=1)
+        print(out)
+        if args.json:
+            with open(args.json, "w") as f:
+                f.write(out + "\n")
+        return 0
     if args.micro:
         from . import bench
         return bench.main_micro(args)
     run_bench = getattr(args, "_sweep", None)
     if run_bench is not None:
         return run_bench(args)
-    raise _error("choose --micro (more modes coming)")
+    raise _error("choose --micro, --ui or a comparison (--world ...)")
 
 
 def cmd_serve(args) -> int:
@@ -520,6 +538,10 @@ def build_parser() -> argparse.ArgumentParser:
                                    "(the floor) vs a per-timestep Python loop, for several horizons.")
     from .bench import add_micro_arguments
     add_micro_arguments(p)
+    ui = p.add_argument_group("explorer benchmark (--ui)")
+    ui.add_argument("--ui", action="store_true", help="Step click -> redrawn plot in a real browser (Debian chromium) "
+                    "and the cost of recording every iterate; prints JSON (--json writes it)")
+    ui.add_argument("--clicks", type=int, default=15, help="timed Step clicks (default 15)")
     p.set_defaults(func=cmd_bench, _sweep=None)
     _hook_sweep(p)
 
@@ -557,23 +579,91 @@ def _optional_import(name: str):
         raise
 
 
+#: options several commands share (extensions included): name -> smallest valid value, checked before a command runs
+_MINIMUM = {"seed": 0, "episodes": 1, "length": 1, "n": 1, "port": 0}
+
+
+def _check_common(args) -> None:
+    """One-line errors for shared options out of range (``--seed -1``, ``--length 0``, ``--port 70000``), output
+    files in a missing folder and an unreadable ``--data`` file, before any command (built-in or extension) starts
+    working."""
+    for name, low in _MINIMUM.items():
+        value = getattr(args, name, None)
+        if isinstance(value, int) and not isinstance(value, bool) and value < low:
+            raise _error(f"--{name} must be an integer >= {low}; got {value}")
+    port = getattr(args, "port", None)
+    if isinstance(port, int) and port > 65535:
+        raise _error(f"--port must be an integer in 0..65535; got {port}")
+    for name in ("out", "json", "markdown"):  # output files: a missing folder is refused before the work
+        path = getattr(args, name, None)
+        if isinstance(path, str) and path and path != "-":  # "-": stdout
+            _check_writable(path)
+    data = getattr(args, "data", None)
+    if getattr(args, "command", None) == "train" and isinstance(data, str):
+        _check_data_file(data)
+
+
+def _check_data_file(path: str) -> None:
+    """A training data file must be an .npz (no pickle) with ``states`` (E, T+1, S) and ``actions`` (E, T, A)."""
+    import numpy as np
+    expected = "expected an .npz from `graspviz collect` with states (E, T+1, S) and actions (E, T, A)"
+    if not os.path.isfile(path):
+        raise _error(f"data file {path!r} does not exist or is not a file; {expected}")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            shapes = {k: f[k].shape for k in ("states", "actions") if k in f.files}
+    except Exception as e:  # not a zip, a pickle, object arrays, ...
+        raise _error(f"data file {path!r} is not readable ({type(e).__name__}); {expected}") from None
+    s, a = shapes.get("states"), shapes.get("actions")
+    if s is None or a is None or len(s) != 3 or len(a) != 3 or s[0] != a[0] or s[1] != a[1] + 1 or a[1] < 1:
+        got = ", ".join(f"{k} {v}" for k, v in shapes.items()) or "neither array"
+        raise _error(f"data file {path!r} holds {got}; {expected}")
+
+
+def _os_message(e: OSError) -> str:
+    """``cannot use '/x/run.npz': No such file or directory`` (one line) from an OSError."""
+    what = getattr(e, "filename", None)
+    other = getattr(e, "filename2", None)
+    text = e.strerror or (str(e).splitlines()[0] if str(e) else type(e).__name__)
+    if other:  # an atomic rename: the destination is what the user named
+        what = other
+    return f"cannot use {what!r}: {text}" if what else f"{type(e).__name__}: {text}"
+
+
 def main(argv=None) -> int:
-    """Run the command line; returns the exit code (0 ok, 1 run stopped early, 2 bad input)."""
+    """Run the command line; returns the exit code (0 ok, 1 run stopped early, 2 bad input or a failure that
+    left no result). No traceback reaches the user: unexpected errors are one line too (``GRASPVIZ_DEBUG=1``
+    re-raises them)."""
     from .errors import GraspvizError
+    args = None
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
+        _check_common(args)
         return int(args.func(args) or 0)
     except (GraspvizError, UsageError) as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `graspviz planners | head`
+        return 0
+    except OSError as e:  # a path the user gave: missing folder, a directory, no permission, port in use
+        if os.environ.get("GRASPVIZ_DEBUG") == "1":
+            raise
+        print(f"{PROG}: error: {_os_message(e)}", file=sys.stderr)
         return 2
     except SystemExit as e:  # --help / --version
         return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # `graspviz planners | head`
-        return 0
+    except Exception as e:  # a check that should have caught bad input did not: still one line, no traceback
+        if os.environ.get("GRASPVIZ_DEBUG") == "1":
+            raise
+        first = str(e).splitlines()[0] if str(e) else ""
+        cmd = getattr(args, "command", None) or "graspviz"
+        print(f"{PROG}: error: {cmd} failed: {type(e).__name__}: {first} (GRASPVIZ_DEBUG=1 shows the traceback)",
+              file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

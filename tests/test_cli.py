@@ -293,7 +293,7 @@ def test_optional_import_skips_only_missing_extensions(monkeypatch, tmp_path):
 def test_bench_without_a_mode_says_what_to_choose(capsys, monkeypatch):
     monkeypatch.setattr(cli, "_hook_sweep", lambda parser: None)  # as if no sweep mode were installed
     code, _, err = run_cli(capsys, "bench")
-    assert code == 2 and "choose --micro (more modes coming)" in err
+    assert code == 2 and "choose --micro, --ui or a comparison" in err
 
 
 # -- the installed console script, once, end to end ------------------------------------------------------

@@ -15,11 +15,19 @@ import panel as pn
 
 import graspviz as gv
 
+from ..notebook import inline_panel_css
 from .state import MAX_IMPORT_BYTES, PLANNER_CHOICES, AppState
 
 pn.extension("plotly", inline=True)  # at app import: inline JS works in offline JupyterLab
+inline_panel_css()  # Panel 1.9 re-sends cdn.holoviz.org CSS links when panes update: inline them
 
 SIDEBAR_W = 300
+#: seconds: in a server session the plan view is redrawn at most this often (a burst of events shows its latest
+#: state), the slower figures (losses, gap, schedules, ...) at most every REST_EVERY
+REDRAW_EVERY = 0.2
+REST_EVERY = 1.0
+#: seconds after the last scrub at which the slider's value is sent to the browser again (see App._resend_slider)
+RESYNC_AFTER = 1.0
 
 
 def _knob_widget(k, value):
@@ -69,6 +77,9 @@ class App:
         self._job_thread = None
         self._play_cb = None
         self._live = False
+        self._rest_due, self._rest_gen, self._rest_last, self._rest_data, self._drawn = None, 0, 0.0, (), {}
+        self._redraw_pending, self._want_slider, self._shown, self._redraw_last = False, False, False, 0.0
+        self._resync = 0  # scrubs seen (the slider is re-sent once they pause)
         W = SIDEBAR_W - 20
         # -- problem and planner choice
         self.w_world = pn.widgets.Select(label="world", options=list(gv.WORLDS), value=st.world, width=W)
@@ -86,7 +97,8 @@ class App:
         self.b_reset = pn.widgets.Button(label="Reset", width=130)
         self.b_fork = pn.widgets.Button(label="Fork from here", width=130)
         self.b_compare = pn.widgets.Button(label="Compare planners", width=140)
-        self.progress = pn.indicators.Progress(value=0, max=100, width=W, height=12, visible=False)
+        self.progress = pn.indicators.Progress(value=0, max=100, width=W - 80, height=12, visible=False)
+        self.b_stop = pn.widgets.Button(label="Stop", width=70, visible=False)  # shown while a Run is going
         self.download = pn.widgets.FileDownload(callback=self._export, filename="graspviz-run.npz", label="Export run",
                                                 width=130, embed=False)
         self.upload = pn.widgets.FileInput(accept=".npz", width=W)
@@ -112,6 +124,7 @@ class App:
         self._wire()
         self._build_config()
         self.refresh()
+        self._shown = True  # the page is built with its figures; later redraws may be coalesced
 
     # -- wiring ----------------------------------------------------------------------------------------
     def _wire(self):
@@ -123,7 +136,8 @@ class App:
         self.w_batch.param.watch(lambda e: self._set("batch", e.new), "value")
         self.w_index.param.watch(lambda e: self._set_index(e.new), "value")
         st.param.watch(lambda e: self._build_config(), ["world", "planner"])
-        self.b_run.on_click(lambda e: self._job(st.run, live=True))
+        self.b_run.on_click(lambda e: self._job(st.run, live=True, stoppable=True))
+        self.b_stop.on_click(lambda e: st.stop())
         self.b_step.on_click(lambda e: self._job(lambda: st.step(1)))
         self.b_play.param.watch(self._play, "value")
         self.b_reset.on_click(lambda e: self._reset())
@@ -199,12 +213,13 @@ class App:
         else:
             fn()
 
-    def _job(self, fn, live=False, after=None):
+    def _job(self, fn, live=False, after=None, stoppable=False):
         if self.state.busy:
             return False
         self.state.busy = True
         if live:  # long jobs only: toggling widgets re-lays out the page (slow in the browser)
             self.progress.visible = True
+            self.b_stop.visible = stoppable
             self._set_busy_ui(True)
         self._live = live
         last = [0.0]
@@ -238,6 +253,7 @@ class App:
         if self._live:
             self._set_busy_ui(False)
             self.progress.visible = False
+            self.b_stop.visible = False
         self.refresh()
 
     def _play(self, event):
@@ -290,42 +306,106 @@ class App:
         self.alert.visible = bool(st.message)
 
     def refresh(self, slider=True):
-        """Redraw: the plan view and the label first, the slower figures on the next tick."""
+        """Redraw: the plan view and the label first, the slower figures a little later. In a server session
+        redraws are coalesced: events arriving together (a burst of clicks or key presses, queued while the
+        server's one thread was busy) cost one redraw, with the latest state."""
+        self._want_slider = self._want_slider or slider
+        if self._redraw_pending:
+            return
+        if self.doc is not None and self.doc.session_context is not None and self._shown:
+            self._redraw_pending = True
+            wait = 1e3 * (self._redraw_last + REDRAW_EVERY - time.perf_counter())
+            self.doc.add_timeout_callback(self._redraw, int(min(max(15, wait), 1e3 * REDRAW_EVERY)))
+        else:
+            self._redraw()
+
+    def _redraw(self):
+        self._redraw_pending, slider, self._want_slider = False, self._want_slider, False
+        self._redraw_last = time.perf_counter()
         st = self.state
         self.p_plan.object = st.figures(("plan",))["plan"]
         self.label.object = st.iteration_label()
         if self.doc is not None and self.doc.session_context is not None:
-            # let the browser draw the plan before the server builds the slower figures (2-core machines)
-            self.doc.add_timeout_callback(self._refresh_rest, 80)
+            # let the browser draw the plan before the server builds the slower figures (2-core machines): 80 ms
+            # later, but at most once per REST_EVERY (for a new fork, race or landscape: at once). A burst of
+            # steps or scrubs then costs a few of these big redraws, not one each: every session shares the
+            # server's one thread, and a browser busy drawing holds up the events its session sends next
+            data = (st.history, st.fork_history, st.race_result, st.landscape_result)
+            new = len(data) != len(self._rest_data) or any(a is not b for a, b in zip(data[1:], self._rest_data[1:]))
+            wait = 80 if new else min(max(80, 1e3 * (self._rest_last + REST_EVERY - time.perf_counter())), 1e3 * REST_EVERY)
+            due = time.perf_counter() + wait / 1e3
+            if self._rest_due is None or due < self._rest_due:  # else one is already due sooner
+                self._rest_due, self._rest_gen = due, self._rest_gen + 1
+                self.doc.add_timeout_callback(lambda g=self._rest_gen: self._refresh_rest(g), int(wait))
         else:
             self._refresh_rest()
-        if slider and st.history is not None and len(st.history):
+        if st.history is not None and len(st.history) and (slider or self.slider.value != st.iteration):
             its = st.history.iterations
             self.slider.param.update(start=its[0], end=max(its[-1], its[0] + 1), value=st.iteration, disabled=len(its) < 2)
+        elif st.history is not None and len(st.history) and self.doc is not None and self.doc.session_context is not None:
+            # a scrub: once the user pauses, make sure the browser's handle ends where the label and plot are
+            self._resync += 1
+            self.doc.add_timeout_callback(lambda n=self._resync: self._resend_slider(n), int(1e3 * RESYNC_AFTER))
         elif st.history is None:
             self.slider.param.update(start=0, end=1, value=0, disabled=True)
         self._show_message()
 
-    def _refresh_rest(self):
-        figs = self.state.figures(("losses", "gap", "race", "schedules", "landscape"))
+    def _resend_slider(self, n):
+        """Send the slider's value to the browser again, RESYNC_AFTER seconds after the last scrub (``n``: only
+        the latest). Both ends write the slider: when the server moves it (a Step ends) while the user moves it
+        (a key press in flight), the browser can end up showing the server's older value while the server holds
+        the user's; the label and plot follow the server, so once the user pauses it repeats its value."""
+        if n != self._resync or self._redraw_pending:
+            return
+        st = self.state
+        if st.history is not None and len(st.history) and self.slider.value != st.iteration:
+            self.slider.value = st.iteration
+            return
+        for model, _ in list(self.slider._models.values()):
+            model.trigger("value", model.value, model.value)
+
+    def _changed(self, pane: str, *inputs) -> bool:
+        """Whether ``pane``'s inputs (objects by identity, plain values by value) differ from those it shows."""
+        key = tuple(x if isinstance(x, (str, int, float, bool, tuple, type(None))) else id(x) for x in inputs)
+        if self._drawn.get(pane, (None,))[0] == key:
+            return False
+        self._drawn[pane] = (key, inputs)  # the inputs are kept alive, so an id is never reused while compared
+        return True
+
+    def _refresh_rest(self, gen=None):
+        if gen is not None and gen != self._rest_gen:  # superseded by one scheduled sooner
+            return
+        self._rest_due, self._rest_last = None, time.perf_counter()
+        st = self.state
+        self._rest_data = (st.history, st.fork_history, st.race_result, st.landscape_result)
+        # the losses show the cursor; the others are redrawn only when what they show changed (not on a scrub)
+        which = ["losses"] + [name for name, inputs in (
+            ("gap", (st.history, st.problem_index)), ("race", (st.race_result,)),
+            ("schedules", (st.planner, tuple(sorted(st.config.items())))), ("landscape", (st.landscape_result,)))
+            if self._changed(name, *inputs)]
+        figs = st.figures(tuple(which))
         losses = figs["losses"]
         height = int(losses.layout.height or 420)
         if self.p_losses.height != height:  # a shooting planner's figure has fewer panels
             self.p_losses.height = height
         self.p_losses.object = losses
-        self.p_gap.object = figs["gap"]
+        if "gap" in which:
+            self.p_gap.object = figs["gap"]
         from graspviz.plotting.theme import empty_figure
-        self.p_race.object = figs.get("race") or empty_figure("press Compare planners to race GD, CEM, GRASP and "
-                                                             "collocation on these problems", "race")
-        self.p_sched.object = figs.get("schedules") or empty_figure(f"{self.state.planner} has no sigma / gamma schedules",
-                                                                    "schedules")
-        self.p_land.object = figs.get("landscape") or empty_figure("press 'Landscape at cursor'", "loss landscape")
+        if "race" in which:
+            self.p_race.object = figs.get("race") or empty_figure("press Compare planners to race GD, CEM, GRASP and "
+                                                                 "collocation on these problems", "race")
+        if "schedules" in which:
+            self.p_sched.object = figs.get("schedules") or empty_figure(
+                f"{self.state.planner} has no sigma / gamma schedules", "schedules")
+        if "landscape" in which:
+            self.p_land.object = figs.get("landscape") or empty_figure("press 'Landscape at cursor'", "loss landscape")
 
     def view(self):
         side = pn.Column(
             "## graspviz", self.w_world, self.w_planner, pn.Row(self.w_horizon, self.w_seed),
             pn.Row(self.w_batch, self.w_index),
-            pn.Row(self.b_run, self.b_step, self.b_play), self.progress,
+            pn.Row(self.b_run, self.b_step, self.b_play), pn.Row(self.progress, self.b_stop),
             pn.Row(self.b_fork, self.b_reset), pn.Row(self.download), "Import a run (.npz, up to 50 MB)", self.upload,
             self.config_box, width=SIDEBAR_W, scroll=True, styles={"max-height": "100vh"})
         main = pn.Column(self.alert, self.label, self.slider,

@@ -8,6 +8,7 @@ Methods are synchronous; the Panel wiring (``layout.py``) calls them from a work
 
 from __future__ import annotations
 
+import numbers
 import threading
 
 import param
@@ -104,7 +105,10 @@ class AppState(param.Parameterized):
     # -- messages --------------------------------------------------------------------------------------
     def _error(self, e) -> bool:
         self.message_kind = "danger"
-        self.message = str(e).splitlines()[0] if str(e) else type(e).__name__
+        if isinstance(e, KeyboardInterrupt):  # from a model, inside the job: the job ends, the page stays
+            self.message = "interrupted (KeyboardInterrupt) before the result was recorded; the previous result is kept"
+        else:
+            self.message = str(e).splitlines()[0] if str(e) else type(e).__name__
         return False
 
     def _notice(self, text: str, kind: str = "info"):
@@ -115,7 +119,9 @@ class AppState(param.Parameterized):
         self.message = ""
 
     def _after_run(self, hist: History):
-        if hist.stop_reason and not hist.stop_reason.startswith("stopped by request"):
+        if hist.stop_reason and hist.stop_reason.startswith("stopped by request"):  # the Stop button
+            self._notice(f"{hist.stop_reason}; iterations {hist[0].iteration}..{hist.last.iteration} are kept", "info")
+        elif hist.stop_reason:
             self.message_kind, self.message = "warning", hist.stop_reason
 
     # -- planning --------------------------------------------------------------------------------------
@@ -138,13 +144,18 @@ class AppState(param.Parameterized):
                 import warnings
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", RuntimeWarning)
-                    hist = gv.run(planner, problem, seed=self.seed, steps=steps, stride=self.stride, callback=cb)
+                    hist = gv.run(planner, problem, seed=self.seed, steps=steps, stride=self.stride, callback=cb,
+                                  batch_records=True)  # progress and Stop may lag by ~0.25 s
                 self.progress = 100
+                if not len(hist):  # the model failed before anything was recorded: keep the earlier run
+                    why = (hist.stop_reason or "the run recorded no snapshots").replace(
+                        "after iteration None", "before any iteration was recorded")
+                    raise GraspvizError(f"{why}; the previous run is kept")
                 self.fork_history = None
                 self._set_history(hist)
                 self._after_run(hist)
                 return True
-            except Exception as e:  # bad settings, model errors: say so, keep the page usable
+            except (Exception, KeyboardInterrupt) as e:  # bad settings, model errors: say so, keep the page usable
                 return self._error(e)
 
     def stop(self):
@@ -180,11 +191,13 @@ class AppState(param.Parameterized):
                 new.snapshots = list(h.snapshots) + [dataclasses.replace(s, wall_time=s.wall_time + wall0)
                                                      for s in more.snapshots[1:]]
                 new.checkpoints = {**h.checkpoints, **{k: v for k, v in more.checkpoints.items() if k != last}}
+                if more.stop_reason:  # failed before its first record: gv.run cannot name the iteration
+                    more.stop_reason = more.stop_reason.replace("iteration None", f"iteration {last}")
                 new.stop_reason = more.stop_reason
                 self._set_history(new)
                 self._after_run(more)
                 return True
-            except Exception as e:
+            except (Exception, KeyboardInterrupt) as e:
                 return self._error(e)
 
     def _matches(self, h: History) -> bool:
@@ -232,10 +245,7 @@ class AppState(param.Parameterized):
                 h = self.history
                 if h is None:
                     raise GraspvizError("nothing to fork: run or step first")
-                ks = [k for k in h.checkpoints if k <= self.iteration]
-                if not ks:
-                    raise GraspvizError(f"no checkpoint at or before iteration {self.iteration}")
-                k = max(ks)
+                k = self.iteration  # graspviz.fork replays from the last checkpoint before it
                 base = h.config
                 cur = self.planner_cfg().to_dict() if self.planner == h.planner or self.planner in gv.ABLATIONS else base
                 overrides = {name: v for name, v in cur.items() if base.get(name) != v}
@@ -248,7 +258,7 @@ class AppState(param.Parameterized):
                 changed = ", ".join(f"{n}={v}" for n, v in overrides.items()) or "same settings"
                 self._notice(f"forked at iteration {k} ({changed})", "success")
                 return True
-            except Exception as e:
+            except (Exception, KeyboardInterrupt) as e:
                 return self._error(e)
 
     def branches(self) -> list:
@@ -276,7 +286,7 @@ class AppState(param.Parameterized):
                                         steps=steps, callback=cb)
                 self.progress = 100
                 return True
-            except Exception as e:
+            except (Exception, KeyboardInterrupt) as e:
                 return self._error(e)
 
     def compute_landscape(self, directions: str = "pca", resolution: int = 31, callback=None) -> bool:
@@ -292,7 +302,7 @@ class AppState(param.Parameterized):
                                                   directions=directions, resolution=resolution,
                                                   b=min(self.problem_index, len(self.history.start) - 1))
                 return True
-            except Exception as e:
+            except (Exception, KeyboardInterrupt) as e:
                 return self._error(e)
 
     # -- files -----------------------------------------------------------------------------------------
@@ -316,7 +326,13 @@ class AppState(param.Parameterized):
                 hist = History.load(bytes(data), max_bytes=MAX_IMPORT_BYTES)
                 if not len(hist):
                     raise GraspvizError("the file holds no snapshots")
-                if hist.world in gv.WORLDS:
+                values = dict(horizon=hist.horizon, seed=hist.seed, batch=len(hist.start), stride=hist.meta.get("stride", 1))
+                for name, v in values.items():  # check every value first: a refused file changes no setting
+                    lo, hi = self.param[name].bounds
+                    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < lo or (hi is not None and v > hi):
+                        raise GraspvizError(f"the file's {name} is {v!r}; the app takes an integer "
+                                            + (f"in {lo}..{hi}" if hi is not None else f">= {lo}"))
+                if hist.world in self.param.world.objects:
                     self.world = hist.world
                 if hist.planner in PLANNER_CHOICES:
                     self.planner = hist.planner

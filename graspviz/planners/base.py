@@ -272,7 +272,7 @@ def run(planner: Planner, problem: Problem, seed: int = 0, steps: int | None = N
     if not batch_records:
         chunk = 1
     pending = []  # (state, capture, wall, ms) not yet measured
-    kept = {"state": None, "start": None, "last_ckpt": None}
+    kept = {"state": None, "start": None, "last_ckpt": None, "captured": None}  # iterations, and the last kept state
     last_flush = [time.perf_counter()]
 
     def checkpoint(st):
@@ -286,8 +286,14 @@ def run(planner: Planner, problem: Problem, seed: int = 0, steps: int | None = N
         batch = list(pending)
         pending.clear()
         last_flush[0] = time.perf_counter()
-        snaps = planner.measure(problem, [c for _, c, _, _ in batch])
-        for (st, _, wall, ms), snap in zip(batch, snaps):
+        try:
+            snaps = planner.measure(problem, [c for _, c, _, _ in batch])
+        except Exception:  # the model failed on some iterate: evaluate one by one to keep those before it
+            if len(batch) == 1:
+                raise
+            snaps = None
+        for i, (st, cap, wall, ms) in enumerate(batch):
+            snap = snaps[i] if snaps is not None else planner.measure(problem, [cap])[0]
             _check_rollout(planner, snap, kept["start"])
             snap = dataclasses.replace(snap, wall_time=wall, step_ms=ms)
             if bar is not None and hist.snapshots:
@@ -305,6 +311,7 @@ def run(planner: Planner, problem: Problem, seed: int = 0, steps: int | None = N
         for st, info, wall, ms in it:
             if kept["start"] is None:
                 kept["start"] = st.iteration
+            kept["captured"] = st.iteration
             if every and (kept["last_ckpt"] is None or st.iteration - kept["last_ckpt"] >= every):
                 checkpoint(st)
             pending.append((st, planner.capture(st, info, extras), wall, ms))
@@ -316,14 +323,14 @@ def run(planner: Planner, problem: Problem, seed: int = 0, steps: int | None = N
     except NonFiniteError as e:
         hist.stop_reason = str(e)
     except KeyboardInterrupt:
-        hist.stop_reason = f"interrupted after iteration {_last(hist)}"
+        hist.stop_reason = f"interrupted after iteration {kept['captured']}"
     except GraspvizError as e:
         if not hist.snapshots and not pending:  # bad settings / input: nothing computed yet, so raise
             raise
-        hist.stop_reason = f"stopped after iteration {_last(hist)}: {e}"
+        hist.stop_reason = f"stopped after iteration {kept['captured']}: {e}"
     except Exception as e:  # the user's model raised: keep what we have and say where
         first = str(e).splitlines()[0] if str(e) else ""
-        hist.stop_reason = f"the world model raised {type(e).__name__} after iteration {_last(hist)}: {first}"
+        hist.stop_reason = f"the world model raised {type(e).__name__} after iteration {kept['captured']}: {first}"
     finally:
         it.close()
         if bar is not None:
@@ -331,9 +338,11 @@ def run(planner: Planner, problem: Problem, seed: int = 0, steps: int | None = N
     if pending and hist.stop_reason and not hist.stop_reason.startswith("stopped by request"):
         try:  # the updates stopped early: keep the iterates captured before that
             flush()
-        except Exception as e:  # their rollout failed too: say so, keep what was measured
+        except (Exception, KeyboardInterrupt) as e:  # an iterate's rollout failed too: keep those before it
             first = str(e).splitlines()[0] if str(e) else type(e).__name__
-            hist.stop_reason += f" (and the last captured iterates could not be evaluated: {first})"
+            why = "" if first in hist.stop_reason else f": {first}"
+            which = f"iterates after {_last(hist)} could not" if hist.snapshots else "no iterate could"
+            hist.stop_reason += f" ({which} be evaluated{why})"
     last = _last(hist)
     hist.checkpoints = {k: v for k, v in hist.checkpoints.items() if last is not None and k <= last}
     if every and kept["state"] is not None and last not in hist.checkpoints:
