@@ -6,7 +6,10 @@ Protocol (the paper's, grasp.md §6 and §8), per horizon T and planner:
    (so 8 trials are a prefix of 100 trials). All trials of a chunk are planned as ONE batched
    :class:`~graspviz.Problem` (B = trials, or ``chunk``); the planner's seed is ``seed + chunk index``.
 2. Open loop: the plan is executed in the TRUE dynamics, ``world.simulate(start, actions)``, and
-   judged by ``world.is_success(final true state, goal)``.
+   judged by ``world.is_success(final true state, goal)`` (Push-T: position AND angle). For a latent
+   world (``wall_pixels``: the planner's state is a 12-D latent, the simulator's a 2-D position) the
+   encoded start and goal are mapped to their true positions once, when the problems are built
+   (:func:`true_states`), and simulation and judgement use those positions.
 3. Time-to-success: every ``check_every`` iterations the current plan is executed in the simulator.
    A trial's time-to-success is the planning wall-clock time (``Snapshot.wall_time``: planner
    updates only; recording and these checks are excluded) at the first check where it succeeds.
@@ -18,11 +21,15 @@ Protocol (the paper's, grasp.md §6 and §8), per horizon T and planner:
    includes the work on its batch mates (``chunk=1`` gives per-problem times).
 4. Per (T, planner): success rate with a 95% Wilson interval, median time-to-success over the
    successful trials (None when there are none), the iteration budget and the planner's full config.
+   ``threads`` records torch's CPU threads: on a machine shared with other work, more threads than
+   free cores make small batched ops wait on each other (``graspviz bench --threads 1``).
 
 MPC (``mpc=True``): plan, execute the first ``replan_every`` actions in the simulator, re-plan the
 remaining horizon from the reached true state with the rest of the old plan as warm start
 (``replan_steps`` iterations per re-plan), until T actions have run; success is judged at the end and
-the time-to-success of a success is the total planning time of all its plans.
+the time-to-success of a success is the total planning time of all its plans. The executed actions
+form one continuous simulator rollout from the true start (never a reset mid-episode: Push-T's
+5-D state has no velocities); a latent world re-plans from ``world.encode_states(true state)``.
 
 Fair tuning (:func:`tune`): a random search of ``budget`` configs per planner (config 0 = the
 world's suggested settings) over the documented :data:`SEARCH_SPACES`, scored on tuning problems
@@ -42,7 +49,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 import time
 import zlib
 
@@ -63,7 +69,8 @@ TUNING_OFFSET = 10_000
 ROW_KEYS = ("world", "planner", "label", "horizon", "trials", "successes", "success_rate", "ci_low", "ci_high",
             "median_time_to_success_s", "median_iterations_to_success", "final_success_rate", "mean_final_distance",
             "iterations", "check_every", "time_per_iteration_ms", "config", "tuned", "tuning", "seed",
-            "problem_seeds", "planner_seeds", "batch", "mpc", "backend", "device", "stop_reasons", "per_trial")
+            "problem_seeds", "planner_seeds", "batch", "mpc", "backend", "device", "threads", "stop_reasons",
+            "per_trial")
 
 #: a small preset that exercises the whole pipeline in seconds on 2 CPU cores
 QUICK = dict(world="wall", horizons=(20, 40), trials=8, planners=("grasp", "gd", "cem", "collocation"),
@@ -179,17 +186,45 @@ def run_job(spec: dict) -> dict:
     return _open_loop_job(world, planner, problem, spec)
 
 
+def _latent(world) -> bool:
+    """True when the planner's state is a learned latent that the simulator does not take directly
+    (``wall_pixels``: latents are mapped to the true 2-D position, true positions are re-encoded)."""
+    true_dim = getattr(world, "true_state_dim", None)
+    return (hasattr(world, "positions") and hasattr(world, "encode_states") and true_dim is not None
+            and true_dim != world.state_dim)
+
+
+def true_states(world, states) -> np.ndarray:
+    """Planning states (B, S) -> the simulator's true states: positions for a latent world, else as is.
+
+    Done once per job, right after the problems are encoded, so the exact lookup of encoded latents
+    cannot be lost to the world's bounded cache (its fallback, decoding, is only an estimate)."""
+    states = np.asarray(states, dtype=np.float64)
+    return np.asarray(world.positions(states), dtype=np.float64) if _latent(world) else states
+
+
+def planning_states(world, true) -> np.ndarray:
+    """True simulator states (B, S_true) -> planning states: ``world.encode_states`` for a latent world."""
+    true = np.asarray(true, dtype=np.float64)
+    return np.asarray(world.encode_states(true), dtype=np.float64) if _latent(world) else true
+
+
 def _judge(world, start, goal, actions):
-    """Execute plans in the true dynamics: (success (B,) bool, distance (B,))."""
+    """Execute plans in the true dynamics from the TRUE start and judge the true final state against the
+    true goal: (success (B,) bool, distance (B,))."""
     final = world.simulate(start, np.array(actions, dtype=np.float64))[:, -1]
     return np.asarray(world.is_success(final, goal), dtype=bool), np.asarray(world.distance(final, goal), dtype=float)
+
+
+def _np64(t) -> np.ndarray:
+    return t.detach().cpu().numpy().astype(np.float64)
 
 
 def _open_loop_job(world, planner, problem, spec) -> dict:
     check_every = int(spec.get("check_every") or 0)
     B = problem.batch
-    start = problem.start.detach().cpu().numpy().astype(np.float64)
-    goal = problem.goal.detach().cpu().numpy().astype(np.float64)
+    start = true_states(world, _np64(problem.start))
+    goal = true_states(world, _np64(problem.goal))
     tts = np.full(B, np.nan)
     its = np.full(B, -1, dtype=np.int64)
     check_s = [0.0]
@@ -218,18 +253,26 @@ def _open_loop_job(world, planner, problem, spec) -> dict:
 
 
 def _mpc_job(world, planner, problem, spec) -> dict:
-    """Receding-horizon loop (see module docstring), batched over the chunk's trials."""
+    """Receding-horizon loop (see module docstring), batched over the chunk's trials.
+
+    The executed actions are always simulated as ONE continuous rollout from the true start (re-simulated
+    from the start after each segment), so a simulator whose observation is not its full state (Push-T
+    has no velocities in its 5-D state) is never reset mid-episode. Each re-plan starts from the reached
+    true state in planning coordinates (``world.encode_states`` for a latent world)."""
     opts = spec["mpc"]
     T, _B = problem.horizon, problem.batch
     every = max(1, int(opts.get("replan_every") or max(1, T // 4)))
     replan_steps = int(opts.get("replan_steps") or max(1, planner.config.steps // 4))
-    goal = problem.goal.detach().cpu().numpy().astype(np.float64)
-    cur = problem.start.detach().cpu().numpy().astype(np.float64)
+    goal_plan = problem.goal  # the goal in planning coordinates (a latent for a latent world)
+    start_true = true_states(world, _np64(problem.start))
+    goal_true = true_states(world, _np64(goal_plan))
+    cur_plan = problem.start
     dev, dtype = problem.model.device, problem.model.dtype
-    done, plan_time, iters, k, warm, stops = 0, 0.0, 0, 0, None, []
+    done, plan_time, iters, k, warm, stops, executed = 0, 0.0, 0, 0, None, [], []
+    cur = start_true
     while done < T:
         H = T - done
-        p = world.problem(cur, goal, H, device=dev, dtype=dtype)
+        p = world.problem(cur_plan, goal_plan, H, device=dev, dtype=dtype)
         seed = int(spec["planner_seed"]) + 7_919 * k
         state = planner.init(p, seed, warm_start=warm)
         steps = planner.config.steps if k == 0 else replan_steps
@@ -240,12 +283,15 @@ def _mpc_job(world, planner, problem, spec) -> dict:
         iters += hist.last.iteration
         acts = np.array(hist.last.actions, dtype=np.float64)  # (B, H, A)
         n = min(every, H)
-        cur = world.simulate(cur, acts[:, :n])[:, -1]
+        executed.append(acts[:, :n])
+        cur = world.simulate(start_true, np.concatenate(executed, 1))[:, -1]  # true state after done + n steps
         warm = torch.as_tensor(acts[:, n:]) if n < H else None
         done += n
         k += 1
-    ok = np.asarray(world.is_success(cur, goal), dtype=bool)
-    d = np.asarray(world.distance(cur, goal), dtype=float)
+        if done < T:
+            cur_plan = planning_states(world, cur)
+    ok = np.asarray(world.is_success(cur, goal_true), dtype=bool)
+    d = np.asarray(world.distance(cur, goal_true), dtype=float)
     return dict(success=ok.tolist(), time_to_success_s=[plan_time if o else None for o in ok],
                 iterations_to_success=[iters if o else None for o in ok], final_success=ok.tolist(),
                 final_distance=d.tolist(), wall_time_s=plan_time, iterations_run=iters, check_time_s=0.0,
@@ -397,6 +443,7 @@ def _row(world, name, T, trials, seed, parts, check_every, mpc_opts, backend, de
                 problem_seeds=f"{per['seed'][0]}..{per['seed'][-1]} (trial i: seed + i)",
                 planner_seeds=[j["planner_seed"] for j, _ in parts], batch=len(parts[0][0]["seeds"]),
                 mpc=mpc_opts, backend=backend, device=device,
+                threads=1 if backend == "ray" else torch.get_num_threads(),
                 stop_reasons=[r["stop_reason"] for _, r in parts if r.get("stop_reason")], per_trial=per)
 
 
@@ -488,7 +535,9 @@ def tune(world, planner: str, horizon: int, budget: int, seed: int = 0, *, trial
     1..budget-1 are draws from the space. Every config plans the SAME ``trials`` tuning problems,
     seeded ``seed + 10_000 + i`` (disjoint from the evaluation seeds ``seed + i``), planner seed
     ``seed + 10_000``. Score: success rate, then lower median time-to-success, then lower mean
-    final distance. Returns dict(best (full config dict), best_overrides, best_score, log (one entry
+    final distance. (Success ties are common with few tuning problems, and the time tie-break is
+    wall-clock: on a busy machine it can pick a different tied config from run to run; use
+    ``--threads 1``.) Returns dict(best (full config dict), best_overrides, best_score, log (one entry
     per config), tuning_seeds, evaluation_seeds_excluded, search_space, budget, ...).
     """
     world = resolve_world(world)
@@ -557,32 +606,98 @@ def _fmt_time(t) -> str:
     return "-" if t is None else f"{t:.3g}"
 
 
+def _mode(r) -> str:
+    return "MPC" if r.get("mpc") else "open loop"
+
+
+def _protocol(rows) -> str:
+    """How the rows were judged: intermediate checks (open loop) and the re-planning settings (MPC)."""
+    parts = []
+    open_rows = [r for r in rows if not r.get("mpc")]
+    if open_rows:
+        ks = sorted({int(r["check_every"]) for r in open_rows})
+        parts.append("Open loop: only the final plan is judged" if ks == [0] else
+                     f"Open loop: the plan is checked in the simulator every {'/'.join(map(str, ks))} iterations "
+                     f"(success = first successful check)")
+    mpc_rows = [r for r in rows if r.get("mpc")]
+    if mpc_rows:
+        m = mpc_rows[0]["mpc"]
+        every = m.get("replan_every") or "T/4"
+        steps = m.get("replan_steps") or "steps/4"
+        parts.append(f"MPC: re-plan every {every} executed actions with {steps} iterations (warm start), "
+                     f"success judged on the executed trajectory")
+    return "; ".join(parts)
+
+
+def overrides_of(row) -> dict | None:
+    """The knobs of ``row``'s config that differ from its world's suggested settings (None when the world is
+    not registered, so its suggested settings are unknown here)."""
+    cls = WORLDS.get(row.get("world"))
+    if cls is None:
+        return None
+    try:
+        base = planner_settings(row["planner"], cls()).to_dict()
+    except GraspvizError:
+        return None
+    return {k: v for k, v in row["config"].items() if base.get(k) != v}
+
+
+def _settings_note(rows, labels) -> str:
+    """Which untuned planners ran the world's suggested settings and which ran overrides on them."""
+    untuned = [r for r in rows if not r.get("tuned")]
+    if not untuned:
+        return ""
+    notes = {}
+    for r in untuned:
+        o = overrides_of(r)
+        if o is None:
+            return ""
+        if o:
+            notes.setdefault(labels[r["planner"]], o)
+    if not notes:
+        return " Settings: the world's suggested ones."
+    return " Settings: the world's suggested ones, except " + "; ".join(
+        f"{k} ({', '.join(f'{n}={v}' for n, v in o.items())})" for k, o in notes.items()) + "."
+
+
+def _threads(rows) -> str:
+    th = sorted({r["threads"] for r in rows if r.get("threads")})
+    return f"; torch CPU threads: {'/'.join(map(str, th))}" if th else ""
+
+
 def to_markdown(rows: list[dict]) -> str:
-    """The grasp.md §8 table: one row per horizon, one column per planner, cells
-    ``success % [95% CI] / median s to success`` (``-`` when nothing succeeded)."""
+    """The grasp.md §8 table: one row per horizon (per horizon and mode when the rows mix open loop and
+    MPC), one column per planner, cells ``success % [95% CI] / median s to success`` (``-`` when nothing
+    succeeded)."""
     expect(len(rows) > 0, "no rows to format")
     planners = list(dict.fromkeys(r["planner"] for r in rows))
     labels = {r["planner"]: r["label"] for r in rows}
-    horizons = list(dict.fromkeys(r["horizon"] for r in rows))
-    cell = {(r["horizon"], r["planner"]): r for r in rows}
+    modes = list(dict.fromkeys(_mode(r) for r in rows))
+    mixed = len(modes) > 1
+    keys = list(dict.fromkeys((r["horizon"], _mode(r)) for r in rows))
+    if mixed:  # horizon-major, open loop first
+        keys.sort(key=lambda k: (k[0], k[1] != "open loop"))
+    cell = {(r["horizon"], _mode(r), r["planner"]): r for r in rows}
     worlds = sorted({r["world"] for r in rows})
     trials = sorted({r["trials"] for r in rows})
+    batches = sorted({r["batch"] for r in rows})
     r0 = rows[0]
-    mode = "MPC" if r0.get("mpc") else "open loop"
     tuned = sorted({labels[r["planner"]] for r in rows if r.get("tuned")})
-    lines = [f"World {', '.join(worlds)}, {mode}, {'/'.join(map(str, trials))} trials per cell, seed {r0['seed']}, "
-             f"checks every {r0['check_every']} iterations. Cells: success % [95% Wilson CI] / median seconds to "
-             f"success (planning time of the batch of {r0['batch']}; successful trials only)."
-             + (f" Tuned: {', '.join(tuned)}." if tuned else ""), "",
-             "| H | " + " | ".join(labels[p] for p in planners) + " |",
+    lines = [f"World {', '.join(worlds)}, {' and '.join(modes)}, {'/'.join(map(str, trials))} trials per cell, "
+             f"seed {r0['seed']} (trial i: seed + i). {_protocol(rows)}. Cells: success % [95% Wilson CI] / "
+             f"median seconds to success (planning time of the batch of {'/'.join(map(str, batches))}; successful "
+             f"trials only{_threads(rows)})." + (f" Tuned: {', '.join(tuned)}." if tuned else "")
+             + _settings_note(rows, labels),
+             "", "| H | " + " | ".join(labels[p] for p in planners) + " |",
              "|---|" + "---|" * len(planners)]
-    for T in horizons:
+    for T, mode in keys:
         cells = []
         for p in planners:
-            r = cell.get((T, p))
+            r = cell.get((T, mode, p))
             cells.append("" if r is None else f"{100 * r['success_rate']:.1f} [{100 * r['ci_low']:.1f}, "
                          f"{100 * r['ci_high']:.1f}] / {_fmt_time(r['median_time_to_success_s'])}")
-        lines.append(f"| {T} | " + " | ".join(cells) + " |")
+        lines.append(f"| {T} {mode} | " if mixed else f"| {T} | ")
+        lines[-1] += " | ".join(cells) + " |"
     return "\n".join(lines) + "\n"
 
 
@@ -603,16 +718,8 @@ def to_json(rows: list[dict], path=None) -> str:
     """The rows as a JSON list (written atomically to ``path`` when given). Returns the text."""
     text = json.dumps(_plain(rows), indent=1)
     if path is not None:
-        path = os.fspath(path)
-        fd, tmp = tempfile.mkstemp(prefix=".graspviz-", suffix=".json.tmp", dir=os.path.dirname(os.path.abspath(path)))
-        try:
-            with os.fdopen(fd, "w") as f:
-                f.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        from .history import write_atomic
+        write_atomic(path, lambda f: f.write(text.encode()))
     return text
 
 
@@ -643,6 +750,6 @@ def curves(rows: list[dict]) -> dict:
 
 
 __all__ = ["evaluate", "quick", "tune", "tune_all", "wilson", "to_markdown", "to_json", "from_json", "curves",
-           "run_job", "make_problem", "planner_settings", "sample_settings", "search_space", "evaluation_seeds",
-           "tuning_seeds",
+           "run_job", "make_problem", "true_states", "planning_states", "overrides_of", "planner_settings",
+           "sample_settings", "search_space", "evaluation_seeds", "tuning_seeds",
            "SEARCH_SPACES", "QUICK", "ROW_KEYS", "TUNING_OFFSET", "Z95"]

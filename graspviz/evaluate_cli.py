@@ -60,6 +60,8 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     _add(parser, "--set", action="append", default=None, metavar="PLANNER.KNOB=VALUE", dest="set",
          help="override a planner setting, e.g. --set grasp.steps=100 (repeatable)")
     _add(parser, "--device", default=None, help="cpu, cuda or auto (default cpu)")
+    _add(parser, "--threads", type=int, metavar="N",
+         help="torch CPU threads while benchmarking (1 gives steadier timings on a shared machine; default: torch's)")
     _add(parser, "--no-progress", action="store_true", help="no progress bar")
     return parser
 
@@ -118,12 +120,33 @@ def bench_options(args) -> dict:
                chunk=get("chunk"), progress=not get("no_progress"))
     if opt["ray_address"] and opt["backend"] != "ray":
         raise GraspvizError("--ray-address needs --backend ray")
+    threads = get("threads")
+    expect(threads is None or threads >= 1, f"--threads must be an integer >= 1; got {threads}")
+    opt["threads"] = threads
     return opt
+
+
+def _set_threads(threads):
+    """Set torch's CPU threads for the run; returns the previous count (None: unchanged)."""
+    if threads is None:
+        return None
+    before = torch.get_num_threads()
+    torch.set_num_threads(int(threads))
+    return before
 
 
 def run_bench(args) -> int:
     """Run the benchmark the flags describe: print the Markdown table, write --json / --markdown."""
     o = bench_options(args)
+    before = _set_threads(o["threads"])
+    try:
+        return _run_bench(args, o)
+    finally:
+        if before is not None:
+            torch.set_num_threads(before)
+
+
+def _run_bench(args, o) -> int:
     tuning = None
     settings = o["settings"]
     if o["tune"]:
@@ -168,6 +191,8 @@ def add_tune_arguments(parser):
     parser.add_argument("--set", action="append", default=None, metavar="PLANNER.KNOB=VALUE",
                         help="fixed overrides applied to every config, e.g. --set grasp.steps=100")
     parser.add_argument("--device", default=None, help="cpu, cuda or auto (default cpu)")
+    parser.add_argument("--threads", type=int, default=None, metavar="N",
+                        help="torch CPU threads while tuning (1 gives steadier timings on a shared machine)")
     parser.add_argument("--json", metavar="PATH", help="write the tuning records (best settings + search log)")
     return parser
 
@@ -180,6 +205,17 @@ def run_tune(args) -> int:
     expect(args.budget >= 1 and args.trials >= 1, "--budget and --trials must be integers >= 1")
     expect(args.seed >= 0, f"--seed must be an integer >= 0; got {args.seed}")
     sets = parse_sets(args.set)
+    threads = getattr(args, "threads", None)
+    expect(threads is None or threads >= 1, f"--threads must be an integer >= 1; got {threads}")
+    before = _set_threads(threads)
+    try:
+        return _run_tune(args, world, planners, horizon, sets)
+    finally:
+        if before is not None:
+            torch.set_num_threads(before)
+
+
+def _run_tune(args, world, planners, horizon, sets) -> int:
     records = []
     for p in planners:
         rec = E.tune(world, p, horizon, args.budget, args.seed, trials=args.trials, check_every=args.check_every,

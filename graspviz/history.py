@@ -84,19 +84,8 @@ class History:
     # -- files --------------------------------------------------------------------------------------
     def save(self, path) -> str:
         """Write the run to ``path`` (.npz, no pickle), atomically. Returns the path."""
-        path = os.fspath(path)
         arrays = self._arrays()
-        folder = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(prefix=".graspviz-", suffix=".npz.tmp", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez_compressed(f, **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-        return path
+        return write_atomic(path, lambda f: np.savez_compressed(f, **arrays))
 
     def to_bytes(self) -> bytes:
         """The same file format, in memory (for downloads from the app)."""
@@ -212,6 +201,25 @@ def _check_consistent(meta: dict, data: dict) -> None:
     for it, keys in meta["checkpoints"].items():
         want(n == 0 or "actions" not in keys or data[f"ckpt/{it}/actions"].shape == (B, T, A),
              f"checkpoint {it} holds actions that do not fit the horizon and batch")
+
+
+def write_atomic(path, write) -> str:
+    """Call ``write(binary file)`` on a temporary file next to ``path``, then rename it to ``path``: a reader
+    never sees a half-written file. The file gets the usual permissions (0666 minus the umask)."""
+    path = os.fspath(path)
+    fd, tmp = tempfile.mkstemp(prefix=".graspviz-", suffix=".tmp", dir=os.path.dirname(os.path.abspath(path)))
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
 
 
 def _size(n: int) -> str:

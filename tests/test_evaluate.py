@@ -350,3 +350,140 @@ def test_cli_tune_and_scaling_subcommands(tmp_path, capsys):
     assert "| T | B | grasp-no-sync | gd |" in out and "time x" in out
     assert C.main(["bench", "--quick", "--planners", "nope"]) == 2
     assert "error: unknown planner" in capsys.readouterr().err
+
+
+# -- simulator worlds: judged on the TRUE rollout ---------------------------------------------------------
+SIM_TINY = dict(check_every=2, progress=False, settings={"cem": dict(steps=2, samples=16, elites=4)})
+
+
+def _recording(base):
+    """A subclass of the world class ``base`` that records what reaches its simulator and success test."""
+    from graspviz.worlds.sims import WallPixels
+
+    class Recording(base):  # keeps the registered name (the learned model is looked up by it)
+
+        def __init__(self):
+            super().__init__()
+            self.sim_calls, self.success_calls, self.problem_starts, self.encoded = [], [], [], []
+
+        def simulate(self, start, actions):
+            out = super().simulate(start, actions)
+            self.sim_calls.append((np.array(start, dtype=float), np.array(actions, dtype=float), out))
+            return out
+
+        def is_success(self, states, goals):
+            ok = super().is_success(states, goals)
+            self.success_calls.append((np.array(states, dtype=float), np.array(goals, dtype=float), np.array(ok)))
+            return ok
+
+        def problem(self, start, goal, horizon, device="cpu", dtype=None):
+            p = super().problem(start, goal, horizon, device=device) if dtype is None else \
+                super().problem(start, goal, horizon, device=device, dtype=dtype)
+            self.problem_starts.append(p.start.double().numpy())
+            return p
+
+        if base is WallPixels:
+            def encode_states(self, xy):
+                z = super().encode_states(xy)
+                self.encoded.append((np.array(xy, dtype=float), z))
+                return z
+
+    return Recording()
+
+
+def test_latent_world_maps_planning_states_to_true_positions():
+    from graspviz.worlds.analytic import Wall
+    world = gv.get_world("wall_pixels")
+    p = E.make_problem(world, [3, 4], 10)
+    assert p.start.shape == (2, world.state_dim)  # the planner sees latents
+    true = [Wall().sample_pairs(1, 10, np.random.default_rng(s)) for s in (3, 4)]
+    np.testing.assert_allclose(E.true_states(world, p.start.numpy()), np.concatenate([t[0] for t in true]), atol=1e-9)
+    np.testing.assert_allclose(E.true_states(world, p.goal.numpy()), np.concatenate([t[1] for t in true]), atol=1e-9)
+    xy = np.concatenate([t[0] for t in true])
+    np.testing.assert_allclose(E.planning_states(world, xy), p.start.numpy(), atol=1e-5)  # encode(true) = start
+    wall = gv.get_world("wall")  # state worlds: both maps are the identity
+    assert np.array_equal(E.true_states(wall, xy), xy) and np.array_equal(E.planning_states(wall, xy), xy)
+
+
+@pytest.mark.parametrize("mpc", [False, True])
+def test_wall_pixels_is_judged_on_the_true_position_rollout(mpc):
+    from graspviz.worlds.sims import WallPixels
+    world = _recording(WallPixels)
+    (r,) = E.evaluate(world, ["cem"], [6], 2, mpc=mpc, replan_every=2, replan_steps=1, **SIM_TINY)
+    assert world.sim_calls and world.success_calls
+    for start, actions, out in world.sim_calls:  # the simulator only ever sees true 2-D positions
+        assert start.shape == (2, 2) and out.shape == (2, actions.shape[1] + 1, 2)
+    states, goals, ok = world.success_calls[-1]
+    assert states.shape == goals.shape == (2, 2)
+    assert r["per_trial"]["final_success"] == ok.tolist()
+    np.testing.assert_allclose(r["per_trial"]["final_distance"], np.linalg.norm(states - goals, axis=-1))
+    seeds = r["per_trial"]["seed"]
+    from graspviz.worlds.analytic import Wall
+    goal_xy = np.concatenate([Wall().sample_pairs(1, 6, np.random.default_rng(s))[1] for s in seeds])
+    np.testing.assert_allclose(goals, goal_xy, atol=1e-9)  # the true goal, not a decoded estimate
+    if mpc:
+        # re-plans start at the ENCODED true state reached so far (3 plans for T = 6, 2 actions each)
+        # (problem_starts[0] is the benchmark's own batched problem, then the 3 MPC plans)
+        assert len(world.problem_starts) == 4 and len(world.encoded) >= 2
+        for (xy, z), start in zip(world.encoded[-2:], world.problem_starts[2:]):
+            assert xy.shape == (2, 2)
+            np.testing.assert_allclose(start, z, atol=1e-6)
+        # the executed actions are ONE rollout from the true start: the last simulation runs all 6
+        start, actions, out = world.sim_calls[-1]
+        assert actions.shape[1] == 6 and np.allclose(out[:, -1], states)
+
+
+def test_mpc_replanning_never_is_open_loop_with_the_same_seed():
+    kw = dict(settings={"cem": dict(steps=3, samples=16, elites=4)}, progress=False)
+    (ol,) = E.evaluate("wall_pixels", ["cem"], [5], 2, check_every=0, **kw)
+    (mp,) = E.evaluate("wall_pixels", ["cem"], [5], 2, mpc=True, replan_every=5, **kw)
+    assert mp["per_trial"]["final_distance"] == pytest.approx(ol["per_trial"]["final_distance"])
+    assert mp["per_trial"]["success"] == ol["per_trial"]["final_success"]
+
+
+@pytest.mark.parametrize("mpc", [False, True])
+def test_pusht_success_includes_the_angle(mpc):
+    from graspviz.worlds.sims import PushT
+    world = _recording(PushT)
+    (r,) = E.evaluate(world, ["cem"], [3], 2, mpc=mpc, replan_every=1, replan_steps=1, **SIM_TINY)
+    states, goals, ok = world.success_calls[-1]
+    assert states.shape == goals.shape == (2, 5)
+    angle = np.abs((states[:, 4] - goals[:, 4] + np.pi) % (2 * np.pi) - np.pi)
+    expected = (np.linalg.norm(states[:, :4] - goals[:, :4], axis=-1) < 20) & (angle < np.pi / 9)
+    assert r["per_trial"]["final_success"] == expected.tolist() == ok.tolist()
+    if mpc:  # never reset mid-episode (the 5-D state has no velocity): one rollout of all 3 actions
+        start, actions, out = world.sim_calls[-1]
+        assert actions.shape[1] == 3 and np.allclose(out[:, -1], states)
+        assert len(world.problem_starts) == 4  # the benchmark's batched problem, then 3 plans
+        for k, p_start in enumerate(world.problem_starts[2:], 1):  # re-plan k starts where k actions left us
+            np.testing.assert_allclose(p_start, out[:, k], rtol=1e-6, atol=1e-3)
+
+
+def test_markdown_of_open_loop_and_mpc_rows_together():
+    kw = dict(settings={"cem": dict(steps=2, samples=16, elites=4)}, progress=False)
+    ol = E.evaluate("wall", ["cem", "gd"], [4, 6], 2, check_every=0, **kw)
+    mp = E.evaluate("wall", ["cem", "gd"], [4, 6], 2, mpc=True, replan_every=2, replan_steps=1, **kw)
+    md = E.to_markdown(ol + mp)
+    lines = md.strip().splitlines()
+    assert "open loop and MPC" in lines[0] and "only the final plan is judged" in lines[0]
+    assert "re-plan every 2 executed actions with 1 iterations" in lines[0]
+    assert "Settings: the world's suggested ones, except CEM (steps=2, samples=16, elites=4)." in lines[0]
+    assert E.overrides_of(ol[1]) == {} and E.overrides_of(dict(ol[1], world="moon")) is None
+    assert [ln.split("|")[1].strip() for ln in lines[4:]] == ["4 open loop", "4 MPC", "6 open loop", "6 MPC"]
+    r = mp[3]  # T = 6, GD, MPC
+    assert lines[7].split("|")[3].strip().startswith(f"{100 * r['success_rate']:.1f} [")
+    assert E.to_markdown(json.loads(E.to_json(ol + mp))) == md
+    assert "checked in the simulator every 10 iterations" in E.to_markdown(E.evaluate("wall", ["cem"], [4], 1, **kw))
+
+
+def test_cli_bench_threads_are_set_recorded_and_restored(tmp_path):
+    import torch
+    before = torch.get_num_threads()
+    js = tmp_path / "t.json"
+    args = _bench_parser().parse_args([*TINY_CLI, "--threads", "1", "--json", str(js)])
+    assert C.run_bench(args) == 0
+    assert torch.get_num_threads() == before
+    (row,) = json.loads(js.read_text())
+    assert row["threads"] == 1 and "torch CPU threads: 1" in E.to_markdown([row])
+    with pytest.raises(gv.GraspvizError, match="--threads must be an integer >= 1"):
+        C.run_bench(_bench_parser().parse_args([*TINY_CLI, "--threads", "0"]))

@@ -36,8 +36,9 @@ class PushT(World):
         "grasp": dict(lr_states=2.0, lr_actions=5.0, sigma=0.5),
         "collocation": dict(lr_states=2.0, lr_actions=5.0),
         "gd": dict(lr=5.0, optimizer="adam"),
-        "cem": dict(steps=10, init_std=100.0),
-        "mppi": dict(steps=10, noise_std=60.0, temperature=10.0),
+        # CEM / MPPI spreads are in units of the action half-range (256 px): 100 px and 60 px
+        "cem": dict(steps=10, init_std=100 / 256),
+        "mppi": dict(steps=10, noise_std=60 / 256, temperature=10.0),
     }
 
     def __init__(self):
