@@ -142,9 +142,11 @@ def mpc(world, planner, problem, replan_every: int = 1, seed: int = 0, steps: in
         hist = run(planner, sub, seed + replans, steps, state=state, checkpoints=False)
         plan = _np(hist.last.actions)
         n = min(replan_every, T - t)
-        seg = world.simulate(cur, plan[:, :n])
-        traj.extend(seg[:, i] for i in range(1, n + 1))
         done_actions.append(plan[:, :n])
+        # one continuous episode from the true start (a reset to ``cur`` would lose unobserved simulator state,
+        # e.g. Push-T's agent velocity)
+        seg = world.simulate(traj[0], np.concatenate(done_actions, 1))[:, -(n + 1):]
+        traj.extend(seg[:, i] for i in range(1, n + 1))
         cur = seg[:, -1]
         warm = torch.as_tensor(plan[:, n:]) if n < plan.shape[1] else None
         t += n
