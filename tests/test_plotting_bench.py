@@ -79,3 +79,17 @@ def test_real_rows_from_the_benchmark():
     fig = fig_bench(json.loads(E.to_json(rows)))  # as read back from a results file
     assert [t.name for t in fig.data if t.showlegend is not False] == ["CEM", "GD shooting"]
     assert list(fig.data[0].y) == [100 * r["success_rate"] for r in rows if r["planner"] == "cem"]
+
+
+def test_fig_scaling_draws_one_line_per_planner_and_batch():
+    from graspviz.plotting.bench import fig_scaling
+    rows = [dict(planner=p, batch=B, horizon=T, time_per_iter_ms=T * (1 if p == "gd" else 0.1) * B,
+                 peak_memory_bytes=T * B * 1024, device="cpu")
+            for p in ("grasp-no-sync", "gd") for B in (1, 16) for T in (8, 16, 32)]
+    fig = fig_scaling(rows)
+    time_traces = [t for t in fig.data if t.xaxis in (None, "x")]
+    assert sorted(t.name for t in time_traces) == ["gd, B=1", "gd, B=16", "grasp-no-sync, B=1", "grasp-no-sync, B=16"]
+    gd16 = next(t for t in time_traces if t.name == "gd, B=16")
+    assert list(gd16.x) == [8, 16, 32] and list(gd16.y) == [128, 256, 512] and gd16.line.dash == "dash"
+    assert len(fig.data) == 8 and fig.layout.xaxis.type == "log"
+    assert "no scaling rows" in fig_scaling([]).layout.annotations[0].text

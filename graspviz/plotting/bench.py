@@ -99,3 +99,28 @@ def fig_bench(rows, title: str | None = None) -> go.Figure:
 
 
 __all__ = ["fig_bench", "bench_series", "series_name", "SUCCESS_AXIS", "TIME_AXIS"]
+
+
+def fig_scaling(rows) -> go.Figure:
+    """Time per iteration and peak memory vs horizon T (``graspviz.scaling`` rows), one line per
+    (planner, batch B): planner colours, dashed for the larger batches, log-log axes."""
+    rows = [r for r in rows if r.get("time_per_iter_ms") is not None]
+    if not rows:
+        return empty_figure("no scaling rows to show", "cost of one iteration vs horizon")
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("time per iteration", "peak memory of one update"))
+    batches = sorted({r["batch"] for r in rows})
+    keys = sorted({(r["planner"], r["batch"]) for r in rows})
+    for i, (planner, B) in enumerate(keys):
+        rs = sorted((r for r in rows if r["planner"] == planner and r["batch"] == B), key=lambda r: r["horizon"])
+        T = [r["horizon"] for r in rs]
+        style = dict(color=planner_color(planner, i), dash="solid" if B == batches[0] else "dash")
+        name = f"{planner}, B={B}"
+        fig.add_trace(go.Scatter(x=T, y=[r["time_per_iter_ms"] for r in rs], mode="lines+markers", name=name,
+                                 legendgroup=name, line=style), row=1, col=1)
+        fig.add_trace(go.Scatter(x=T, y=[r["peak_memory_bytes"] / 2**20 for r in rs], mode="lines+markers",
+                                 name=name, legendgroup=name, showlegend=False, line=style), row=1, col=2)
+    fig.update_xaxes(type="log", title_text="horizon T")
+    fig.update_yaxes(type="log", title_text="ms per iteration", row=1, col=1)
+    fig.update_yaxes(type="log", title_text="MiB", row=1, col=2)
+    dev = sorted({str(r.get("device", "")) for r in rows})
+    return base_layout(fig, f"cost of one iteration vs horizon ({', '.join(dev)})", height=380)
