@@ -232,37 +232,11 @@ def run_load(browser, url: str, apps: list, sessions: int = 3, events: int = 200
         consistent=all(d["consistent"] for d in details), sessions_detail=details)
 
 
-def _serve():
-    import socket
-
-    import panel as pn
-
-    from . import WS_MAX_MESSAGE_BYTES, create_app
-    apps = []
-
-    def page():
-        view = create_app()
-        apps.append(view.app)
-        return view
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    pn.serve(page, port=port, address="127.0.0.1", show=False, threaded=True, start=True,
-             websocket_origin=[f"127.0.0.1:{port}", f"localhost:{port}"],
-             websocket_max_message_size=WS_MAX_MESSAGE_BYTES)
-    for _ in range(200):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
-        except OSError:
-            time.sleep(0.05)
-    return f"http://127.0.0.1:{port}/", apps
-
-
 def bench_load(sessions: int = 3, events: int = 200, world: str = "point_mass") -> dict:
     """:func:`run_load` on an in-process server with a headless chromium."""
     import panel as pn
     from playwright.sync_api import sync_playwright
+    from .bench_ui import _serve
     url, apps = _serve()
     try:
         with sync_playwright() as p:

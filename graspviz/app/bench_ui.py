@@ -45,7 +45,7 @@ def _free_port() -> int:
 def _serve():
     import panel as pn
 
-    from . import create_app
+    from . import WS_MAX_MESSAGE_BYTES, create_app
     apps = []
 
     def page():
@@ -54,7 +54,7 @@ def _serve():
         return view
     port = _free_port()
     pn.serve(page, port=port, address="127.0.0.1", show=False, threaded=True, start=True,
-             websocket_origin=[f"127.0.0.1:{port}", f"localhost:{port}"])
+             websocket_origin=[f"127.0.0.1:{port}", f"localhost:{port}"], websocket_max_message_size=WS_MAX_MESSAGE_BYTES)
     for _ in range(200):
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
