@@ -268,3 +268,20 @@ def test_plan_view_maps_latents_and_shows_frames(monkeypatch):
     assert "true rollout (b=0)" in names and "virtual states (b=0)" in names
     imgs = [t for t in fig.data if isinstance(t, go.Image)]
     assert [t.name for t in imgs] == ["decoded frames (virtual states)", "true frames (simulator)"]
+
+
+def test_model_label_follows_the_world():
+    st = AppState()
+    assert st.model_label() == "model: exact (analytic)"
+    st.world = "pointmaze"
+    assert st.model_label().startswith("model: pointmaze_mlp (StateMLP, 1-step error")
+
+
+def test_benchmarks_tab_shows_only_the_shipped_results():
+    st = AppState()
+    names = st.bench_results()
+    assert {"bench_wall", "bench_wall_pixels", "worlds_pusht"} <= set(names)
+    fig = st.bench_figure("bench_wall_pixels")
+    assert {t.name for t in fig.data} >= {"GRASP", "GD shooting", "CEM"}
+    for bad in ("../../pyproject", "/etc/passwd", "worlds_pointmaze_tuning", ""):
+        assert "no benchmark results" in st.bench_figure(bad).layout.annotations[0].text

@@ -116,13 +116,20 @@ class App:
         self.p_land = pn.pane.Plotly(height=500, sizing_mode="stretch_width", **cfg)
         self.b_land = pn.widgets.Button(label="Landscape at cursor", width=170)
         self.w_dirs = pn.widgets.RadioButtonGroup(options=["pca", "gradient"], value="pca", width=160)
+        self.w_model = pn.pane.Markdown(st.model_label(), width=W, margin=(0, 10), styles={"font-size": "12px"})
+        results = st.bench_results()
+        self.w_results = pn.widgets.Select(options=results, value=results[0] if results else None, width=260)
+        self.p_bench = pn.pane.Plotly(height=500, sizing_mode="stretch_width", **cfg)
         self.tabs = pn.Tabs(("Schedules", self.p_sched),
                             ("Landscape", pn.Column(pn.Row(self.b_land, self.w_dirs), self.p_land,
                                                     sizing_mode="stretch_width")),
                             ("Race", pn.Column(self.b_compare, self.p_race, sizing_mode="stretch_width")),
+                            ("Benchmarks", pn.Column(pn.Row("Measured with `graspviz bench`:", self.w_results),
+                                                     self.p_bench, sizing_mode="stretch_width")),
                             sizing_mode="stretch_width", dynamic=True, css_classes=["analysis-tabs"])
         self._wire()
         self._build_config()
+        self._show_bench()
         self.refresh()
         self._shown = True  # the page is built with its figures; later redraws may be coalesced
 
@@ -130,6 +137,8 @@ class App:
     def _wire(self):
         st = self.state
         self.w_world.param.watch(lambda e: self._set("world", e.new), "value")
+        st.param.watch(lambda e: setattr(self.w_model, "object", st.model_label()), "world")
+        self.w_results.param.watch(lambda e: self._show_bench(), "value")
         self.w_planner.param.watch(lambda e: self._set("planner", e.new), "value")
         self.w_horizon.param.watch(lambda e: self._set("horizon", e.new), "value")
         self.w_seed.param.watch(lambda e: self._set("seed", e.new), "value")
@@ -282,6 +291,10 @@ class App:
         self.state.scrub(event.new)
         self.refresh(slider=False)
 
+    def _show_bench(self):
+        if self.w_results.value is not None:
+            self.p_bench.object = self.state.bench_figure(self.w_results.value)
+
     def _export(self):
         return io.BytesIO(self.state.export_bytes())
 
@@ -403,7 +416,7 @@ class App:
 
     def view(self):
         side = pn.Column(
-            "## graspviz", self.w_world, self.w_planner, pn.Row(self.w_horizon, self.w_seed),
+            "## graspviz", self.w_world, self.w_model, self.w_planner, pn.Row(self.w_horizon, self.w_seed),
             pn.Row(self.w_batch, self.w_index),
             pn.Row(self.b_run, self.b_step, self.b_play), pn.Row(self.progress, self.b_stop),
             pn.Row(self.b_fork, self.b_reset), pn.Row(self.download), "Import a run (.npz, up to 50 MB)", self.upload,

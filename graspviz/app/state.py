@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numbers
 import threading
+from pathlib import Path
 
 import param
 
@@ -18,6 +19,8 @@ from graspviz.config import knobs
 from graspviz.errors import GraspvizError
 from graspviz.history import History
 
+#: benchmark results shipped with the source tree (``graspviz bench --json``), shown in the Benchmarks tab
+RESULTS_DIR = Path(gv.__file__).resolve().parents[1] / "docs" / "results"
 #: Uploaded run files larger than this are refused.
 MAX_IMPORT_BYTES = 50 * 2**20
 PLANNER_CHOICES = [*gv.PLANNERS, *gv.ABLATIONS]
@@ -350,6 +353,30 @@ class AppState(param.Parameterized):
                 return self._error(e)
 
     # -- figures ---------------------------------------------------------------------------------------
+    def model_label(self) -> str:
+        """Which world model the current world plans with (from the manifest; no weights loaded)."""
+        from graspviz.worlds.learned import model_summary
+        return f"model: {model_summary(self.world)}"
+
+    @staticmethod
+    def bench_results() -> list:
+        """Names of the benchmark results shipped with the source tree (``docs/results/*.json`` from
+        ``graspviz bench``); empty for an installed package. Fixed files only: no path comes from the page."""
+        folder = RESULTS_DIR
+        if not folder.is_dir():
+            return []
+        return sorted(p.stem for p in folder.glob("*.json")
+                      if p.stem.startswith(("bench_", "worlds_")) and "tuning" not in p.stem)
+
+    def bench_figure(self, name: str):
+        """``fig_bench`` of one shipped result (a name from :meth:`bench_results`)."""
+        from graspviz.evaluate import from_json
+        from graspviz.plotting.bench import fig_bench
+        from graspviz.plotting.theme import empty_figure
+        if name not in self.bench_results():
+            return empty_figure("no benchmark results in this installation (docs/results/)", "benchmarks")
+        return fig_bench(from_json(RESULTS_DIR / f"{name}.json"))
+
     def figures(self, which=("plan", "losses", "gap", "race", "schedules", "landscape")) -> dict:
         """Plotly figures of the current state: plan, losses, gap (and race when there is one); ``which`` picks."""
         from graspviz.plotting import fig_gap, fig_losses, fig_race
