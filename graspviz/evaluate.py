@@ -260,7 +260,7 @@ def _mpc_job(world, planner, problem, spec) -> dict:
     has no velocities in its 5-D state) is never reset mid-episode. Each re-plan starts from the reached
     true state in planning coordinates (``world.encode_states`` for a latent world)."""
     opts = spec["mpc"]
-    T, _B = problem.horizon, problem.batch
+    T = problem.horizon
     every = max(1, int(opts.get("replan_every") or max(1, T // 4)))
     replan_steps = int(opts.get("replan_steps") or max(1, planner.config.steps // 4))
     goal_plan = problem.goal  # the goal in planning coordinates (a latent for a latent world)
