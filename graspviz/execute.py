@@ -155,33 +155,3 @@ def mpc(world, planner, problem, replan_every: int = 1, seed: int = 0, steps: in
     return dict(true=true, actions=np.concatenate(done_actions, 1), replans=replans,
                 final_distance=np.asarray(world.distance(true[:, -1], true_goal)),
                 success=np.asarray(world.is_success(true[:, -1], true_goal)))
-
-
-def open_loop_benchmark(world, planners=("grasp", "gd", "cem"), n: int = 50, horizons=None, seed: int = 0,
-                        steps: dict | None = None) -> list[dict]:
-    """Open-loop success: plan on the world's (learned) model with each planner's ``planner_defaults``,
-    execute in the simulator. One row per (planner, horizon): success rate, median final distance, seconds."""
-    import time
-
-    from .planners import make_planner
-    from .planners.base import run
-    world = _world(world)
-    horizons = horizons or [world.default_horizon]
-    rows = []
-    for T in horizons:
-        problem = world.sample_problems(n, T, seed=seed)
-        goal = problem.goal
-        for name in planners:
-            cfg = dict(world.planner_defaults.get(name, {}))
-            if steps and name in steps:
-                cfg["steps"] = steps[name]
-            planner = make_planner(name, **cfg)
-            t0 = time.time()
-            hist = run(planner, problem, seed, checkpoints=False)
-            secs = time.time() - t0
-            out = execute(world, problem.start, hist.last.actions, goal)
-            rows.append(dict(world=world.name, planner=name, horizon=T, n=n, seed=seed,
-                             success=float(np.mean(out["success"])),
-                             median_final_distance=float(np.median(out["final_distance"])),
-                             model_goal_distance=float(np.median(hist.last.goal_distance)), plan_seconds=round(secs, 1)))
-    return rows

@@ -234,22 +234,15 @@ def run_load(browser, url: str, apps: list, sessions: int = 3, events: int = 200
 
 def bench_load(sessions: int = 3, events: int = 200, world: str = "point_mass") -> dict:
     """:func:`run_load` on an in-process server with a headless chromium."""
-    import panel as pn
     from playwright.sync_api import sync_playwright
-    from .bench_ui import _serve
-    url, apps = _serve()
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            try:
-                return run_load(browser, url, apps, sessions=sessions, events=events, world=world)
-            finally:
-                browser.close()
-    finally:
+
+    from .bench_ui import served
+    with served() as (url, apps), sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            pn.state.kill_all_servers()
-        except RuntimeError:
-            pass
+            return run_load(browser, url, apps, sessions=sessions, events=events, world=world)
+        finally:
+            browser.close()
 
 
 def main(argv=None) -> int:

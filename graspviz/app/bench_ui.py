@@ -7,6 +7,7 @@ loopback port.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import statistics
@@ -42,7 +43,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _serve():
+@contextlib.contextmanager
+def served():
+    """An in-process app server on a free loopback port for the benchmarks: yields (url, apps), where ``apps``
+    lists the App of every session in order; the server is stopped on exit."""
     import panel as pn
 
     from . import WS_MAX_MESSAGE_BYTES, create_app
@@ -61,7 +65,13 @@ def _serve():
                 break
         except OSError:
             time.sleep(0.05)
-    return f"http://127.0.0.1:{port}/", apps
+    try:
+        yield f"http://127.0.0.1:{port}/", apps
+    finally:
+        try:
+            pn.state.kill_all_servers()
+        except RuntimeError:  # "Thread already stopping"
+            pass
 
 
 def _wait_idle(app, timeout=60.0):
@@ -121,11 +131,9 @@ def bench_ui(n_clicks: int = 15, world: str = "wall", screenshots: str | None = 
     Returns a JSON-able dict: ``step_to_redraw_ms_median`` (target < 100), ``step_to_redraw_ms_all``,
     ``recording_overhead`` (target < 0.10) and the parts it is made of.
     """
-    import panel as pn
     from playwright.sync_api import expect, sync_playwright
-    url, apps = _serve()
     out = dict(world=world, clicks=n_clicks)
-    try:
+    with served() as (url, apps):
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             page = browser.new_page(viewport=dict(width=1500, height=1000))
@@ -150,11 +158,6 @@ def bench_ui(n_clicks: int = 15, world: str = "wall", screenshots: str | None = 
             if screenshots:
                 out["screenshots"] = _screenshots(page, app, screenshots)
             browser.close()
-    finally:
-        try:
-            pn.state.kill_all_servers()
-        except RuntimeError:
-            pass
     if overhead:
         out.update(recording_overhead())
     return out

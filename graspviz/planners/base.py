@@ -370,7 +370,7 @@ def fork(history: History, iteration: int, problem: Problem | None = None, steps
     from . import make_planner
     have = sorted(history.checkpoints)
     before = [k for k in have if k <= iteration]
-    last = history.snapshots[-1].iteration if history.snapshots else None
+    last = _last(history)
     if not before or last is None or iteration > last:
         raise GraspvizError(f"cannot fork at iteration {iteration}: this run has checkpoints at "
                             f"{have[:3] + ['...'] + have[-3:] if len(have) > 6 else have} and records up to {last}")
