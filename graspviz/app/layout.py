@@ -26,7 +26,7 @@ SIDEBAR_W = 300
 #: state), the slower figures (losses, gap, schedules, ...) at most every REST_EVERY
 REDRAW_EVERY = 0.2
 REST_EVERY = 1.0
-#: seconds after the last scrub at which the slider's value is sent to the browser again (see App._resend_slider)
+#: seconds after the last redraw at which the slider's value is sent to the browser again (see App._resend_slider)
 RESYNC_AFTER = 1.0
 
 
@@ -352,22 +352,25 @@ class App:
                 self.doc.add_timeout_callback(lambda g=self._rest_gen: self._refresh_rest(g), int(wait))
         else:
             self._refresh_rest()
-        if st.history is not None and len(st.history) and (slider or self.slider.value != st.iteration):
+        has_run = st.history is not None and len(st.history) > 0
+        if has_run and (slider or self.slider.value != st.iteration):
             its = st.history.iterations
             self.slider.param.update(start=its[0], end=max(its[-1], its[0] + 1), value=st.iteration, disabled=len(its) < 2)
-        elif st.history is not None and len(st.history) and self.doc is not None and self.doc.session_context is not None:
-            # a scrub: once the user pauses, make sure the browser's handle ends where the label and plot are
-            self._resync += 1
-            self.doc.add_timeout_callback(lambda n=self._resync: self._resend_slider(n), int(1e3 * RESYNC_AFTER))
         elif st.history is None:
             self.slider.param.update(start=0, end=1, value=0, disabled=True)
+        if has_run and self.doc is not None and self.doc.session_context is not None:
+            # after any redraw (a scrub, or a Step that ended while a key press was in flight): once the events
+            # pause, make sure the browser's handle ends where the label and plot are
+            self._resync += 1
+            self.doc.add_timeout_callback(lambda n=self._resync: self._resend_slider(n), int(1e3 * RESYNC_AFTER))
         self._show_message()
 
     def _resend_slider(self, n):
-        """Send the slider's value to the browser again, RESYNC_AFTER seconds after the last scrub (``n``: only
+        """Send the slider's value to the browser again, RESYNC_AFTER seconds after the last redraw (``n``: only
         the latest). Both ends write the slider: when the server moves it (a Step ends) while the user moves it
         (a key press in flight), the browser can end up showing the server's older value while the server holds
-        the user's; the label and plot follow the server, so once the user pauses it repeats its value."""
+        the user's; the label and plot follow the server, so once the user pauses it repeats its value. A redraw
+        still pending schedules its own re-send."""
         if n != self._resync or self._redraw_pending:
             return
         st = self.state
