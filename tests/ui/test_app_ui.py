@@ -80,8 +80,12 @@ def test_log_slider_sets_the_knob(server, page):
     for _ in range(10):  # 10 x 0.01 decades up
         handle.press("ArrowRight")
     want = before * 10 ** 0.1
-    for _ in range(100):  # each key press is one round trip to the server
-        if app.state.config["lr_actions"] == pytest.approx(want, rel=0.02):
+    seen, still = None, 0
+    for _ in range(150):  # each key press is one round trip to the server: wait until all have landed
+        now = app.state.config["lr_actions"]
+        still = still + 1 if now == seen else 0
+        seen = now
+        if still >= 5 and now == pytest.approx(want, rel=0.02):
             break
         page.wait_for_timeout(100)
     after = app.state.config["lr_actions"]
