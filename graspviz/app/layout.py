@@ -207,7 +207,9 @@ class App:
             sl = self.log_sliders.get(name)
             if sl is not None and event.new is not None and event.new > 0:
                 v = min(max(math.log10(event.new), sl.start), sl.end)
-                if abs(v - sl.value) > sl.step / 2:  # typed into the box (not an echo of the slider itself)
+                # typed into the box, not an echo of the slider itself (whose throttled value may lag its value
+                # while key presses are in flight: writing it back would undo them)
+                if all(x is None or abs(v - x) > sl.step / 2 for x in (sl.value, sl.value_throttled)):
                     sl.value = v
             from graspviz.plotting.theme import empty_figure
             self.p_sched.object = self.state.figures(("schedules",)).get("schedules") or empty_figure(
