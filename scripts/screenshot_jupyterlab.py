@@ -320,7 +320,7 @@ class NotebookRun:
             hint = ""
             if any("cdn.holoviz.org" in u and ".css" in u for u in self.external):
                 hint = ("\n  hint: Panel re-sends CDN stylesheet links when a pane updates in place; "
-                        "graspviz.notebook.inline_panel_css() (called after pn.extension) inlines them")
+                        "graspviz.app.inline_css.inline_panel_css() (called after pn.extension) inlines them")
             raise Failure(f"{self.name}: {len(self.external)} request(s) to external hosts (aborted; offline "
                           f"output must not need them): " + ", ".join(sorted(set(self.external))[:10]) + hint)
 

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 import graspviz as gv
-from graspviz.history import snapshots_equal
+from graspviz.core.history import snapshots_equal
 
 HAS_CUDA = torch.cuda.is_available()
 needs_cuda = pytest.mark.skipif(not HAS_CUDA, reason="no CUDA device here")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import param
 import pytest
@@ -9,9 +11,9 @@ import pytest
 pytest.importorskip("panel")
 
 import graspviz as gv
-from graspviz import metrics as M
+from graspviz.core import metrics as M
 from graspviz.app.state import MAX_IMPORT_BYTES, AppState
-from graspviz.history import snapshots_equal
+from graspviz.core.history import snapshots_equal
 
 
 def small(**kw):
@@ -151,14 +153,11 @@ def test_compare_and_reset():
 
 
 def test_serve_command_and_loopback_check():
-    import argparse
-
     from graspviz.app import _is_loopback
-    from graspviz.app.cli import register
+    from graspviz.cli import build_parser
     assert _is_loopback("127.0.0.1") and _is_loopback("localhost") and _is_loopback("::1")
     assert not _is_loopback("0.0.0.0") and not _is_loopback("192.168.1.2")
-    ap = argparse.ArgumentParser()
-    register(ap.add_subparsers())
+    ap = build_parser()
     args = ap.parse_args(["serve"])
     assert (args.port, args.address) == (5006, "127.0.0.1") and callable(args.func)
     assert ap.parse_args(["serve", "--port", "7000", "--address", "0.0.0.0"]).port == 7000
@@ -213,8 +212,8 @@ def test_stop_reason_shown_as_warning(monkeypatch):
 
     def nan_run(*args, **kw):
         h = real(*args, **kw)
-        h.stop_reason = "grasp stopped at iteration 3: the world model or the update produced NaN/Inf"
-        return h
+        return dataclasses.replace(h, stop_reason=gv.StopReason(
+            "nonfinite", 3, "grasp stopped at iteration 3: the world model or the update produced NaN/Inf"))
     monkeypatch.setattr(gv, "run", nan_run)
     st = small()
     assert st.run()
@@ -223,30 +222,36 @@ def test_stop_reason_shown_as_warning(monkeypatch):
 
 
 def test_plan_view_maps_latents_and_shows_frames(monkeypatch):
-    """A world whose planner states are latents: positions() maps them to the layout, a decoder and a
+    """A world whose planner states are latents: to_true() maps them to the layout, a decoder and a
     renderer give the image strips, the simulator's rollout is drawn (a stand-in for pixel worlds)."""
     import plotly.graph_objects as go
     import torch
 
-    from graspviz.worlds import WORLDS, World, WorldModel
+    from graspviz.core.model import WorldModel
+    from graspviz.worlds import WORLDS, World
 
     class Latent(World):
         name = "test_latent"
         state_dim, action_dim, default_horizon, success_threshold = 3, 2, 6, 0.5
+        true_state_dim, latent, simulator = 2, True, True
 
         def make_model(self):
             def dec(z):
                 return torch.sigmoid(z[:, :1, None].expand(-1, 4, 4))  # (N, 4, 4) grey images
             return WorldModel(lambda s, a: s + torch.cat([a, a[:, :1]], -1), 3, 2, decode=dec, name="latent")
 
-        def sample_pairs(self, n, horizon, rng):
-            return rng.normal(size=(n, 3)), rng.normal(size=(n, 3)) + 2
+        def sample_pairs(self, n, horizon, rng):  # true states: 10 x the latent's first two coordinates
+            return 10 * rng.normal(size=(n, 2)), 10 * rng.normal(size=(n, 2)) + 20
 
-        def positions(self, states):
+        def to_true(self, states):
             return np.asarray(states)[..., :2] * 10  # latent -> layout coordinates
 
+        def to_planning(self, true):
+            true = np.asarray(true, dtype=np.float64)
+            return np.concatenate([true / 10, np.zeros((*true.shape[:-1], 1))], -1)
+
         def simulate(self, start, actions):
-            s = self.positions(np.asarray(start))
+            s = np.asarray(start)
             return np.concatenate([s[:, None], s[:, None] + 10 * np.cumsum(actions, 1)], 1)
 
         def render(self, state):

@@ -12,8 +12,8 @@ import pytest
 import torch
 
 import graspviz as gv
-from graspviz.errors import GraspvizError, NonFiniteError
-from graspviz.history import History
+from graspviz.core.errors import GraspvizError, NonFiniteError
+from graspviz.core.history import History
 from helpers import CONTRACT_PLANNERS, Faulty, assert_one_line, fast_planner, histories_equal, needs_cuda, wall_problem
 
 
@@ -131,8 +131,11 @@ def test_nan_mid_run_keeps_earlier_snapshots_and_names_the_iteration(name, tmp_p
     with pytest.warns(RuntimeWarning, match="stopped at iteration 3"):
         h = gv.run(fast_planner(name), problem, seed=0, callback=_break_at(model, 3))
     assert h.iterations == [0, 1, 2]
-    assert_one_line(h.stop_reason)
-    assert "stopped at iteration 3" in h.stop_reason and "NaN/Inf" in h.stop_reason
+    stop = h.stop_reason
+    assert stop.kind is gv.StopKind.NONFINITE and stop.iteration == 2
+    assert_one_line(stop)
+    assert "stopped at iteration 3" in stop.message and "NaN/Inf" in stop.message
+    assert stop.message.endswith("; iterations 0..2 are kept")
     assert sorted(h.checkpoints) == [0, 2]  # the first and the last kept iterate
     loaded = History.load(h.save(tmp_path / "nan.npz"))
     histories_equal(h, loaded)
@@ -154,7 +157,9 @@ def test_a_model_that_raises_mid_run_keeps_snapshots_and_the_reason(name, tmp_pa
         h = gv.run(fast_planner(name), problem, seed=0, callback=_break_at(model, 3))
     assert h.iterations == [0, 1, 2]
     msg = assert_one_line(h.stop_reason)
-    assert msg == "the world model raised RuntimeError after iteration 2: simulated failure inside the model"
+    assert h.stop_reason.kind is gv.StopKind.MODEL_ERROR and h.stop_reason.iteration == 2
+    assert msg == (f"{h.planner} stopped after iteration 2: the world model raised RuntimeError: simulated failure "
+                   "inside the model; iterations 0..2 are kept")
     histories_equal(h, History.load(h.save(tmp_path / "raised.npz")))
 
 
@@ -173,7 +178,8 @@ def test_keyboard_interrupt_in_the_model_or_callback_keeps_snapshots(name):
     model, problem = _faulty_problem("interrupt")
     with pytest.warns(RuntimeWarning, match="interrupted after iteration 1"):
         h = gv.run(fast_planner(name), problem, seed=0, callback=_break_at(model, 2))
-    assert h.iterations == [0, 1] and h.stop_reason == "interrupted after iteration 1"
+    assert h.iterations == [0, 1] and h.stop_reason.kind is gv.StopKind.INTERRUPTED
+    assert h.stop_reason.message == f"{name} was interrupted after iteration 1; iterations 0..1 are kept"
 
     def stop(snap):
         if snap.iteration == 2:
@@ -181,7 +187,8 @@ def test_keyboard_interrupt_in_the_model_or_callback_keeps_snapshots(name):
 
     with pytest.warns(RuntimeWarning):
         h = gv.run(fast_planner(name), wall_problem(), seed=0, callback=stop)
-    assert h.iterations == [0, 1, 2] and h.stop_reason == "interrupted after iteration 2"
+    assert h.iterations == [0, 1, 2] and h.stop_reason.kind is gv.StopKind.INTERRUPTED
+    assert h.stop_reason.message == f"{name} was interrupted after iteration 2; iterations 0..2 are kept"
     History.load(h.to_bytes())
 
 
@@ -189,7 +196,8 @@ def test_a_callback_can_stop_a_run_quietly():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         h = gv.run(fast_planner("gd"), wall_problem(), callback=lambda s: s.iteration == 1)
-    assert h.iterations == [0, 1] and h.stop_reason == "stopped by request at iteration 1"
+    assert h.iterations == [0, 1] and h.stop_reason == gv.StopReason("requested", 1, "stopped by request at iteration 1")
+    assert h.stop_reason.requested
 
 
 # -- settings ------------------------------------------------------------------------------------
@@ -313,8 +321,8 @@ def drop_array(key):
 
 
 @pytest.mark.parametrize("change, match", [
-    (set_key("version", 99), r"has run-file version 99; this graspviz reads version 1"),
-    (set_key("version", None), r"has run-file version None; this graspviz reads version 1"),
+    (set_key("version", 99), r"has run-file version 99; this graspviz reads versions 1, 2"),
+    (set_key("version", None), r"has run-file version None; this graspviz reads versions 1, 2"),
     (set_key("format", "something-else"), r"is not a graspviz run file \(expected format 'graspviz-history'\)"),
     (set_key("horizon", 7), DAMAGED + r" .*snap/actions has shape \(7, 2, 5, 2\), expected \(7, 2, 7, 2\)"),
     (set_key("horizon", "five"), DAMAGED + r" .*horizon 'five' is not an integer >= 1"),
@@ -387,9 +395,9 @@ def test_nan_found_while_evaluating_batched_records_keeps_the_snapshots_before_i
     the snapshots before it are kept and the reason names the iteration."""
     model = gv.WorldModel(NanInEvaluation(), action_low=-1, action_high=1)
     problem = gv.Problem(model, torch.zeros(1, 2), torch.full((1, 2), 4.0), 8)
-    with pytest.warns(RuntimeWarning, match=r"stopped at iteration \d+: the model's rollout is NaN/Inf"):
+    with pytest.warns(RuntimeWarning, match=r"stopped at iteration (\d+): the model's rollout of iteration \1 is NaN"):
         h = gv.run(gv.make_planner("collocation", steps=60, lr_actions=0.05), problem, seed=0)
-    k = int(h.stop_reason.split("stopped at iteration ")[1].split(":")[0])
+    k = h.stop_reason.iteration + 1
     assert h.iterations == list(range(k)) and k > 0
     assert np.isfinite(h.last.goal_distance).all()
     assert max(h.checkpoints) <= h.last.iteration

@@ -1,4 +1,4 @@
-"""The command line: plan / show / worlds / planners / bench / serve, its errors and its extension hook."""
+"""The command line: plan / show / worlds / planners / bench / serve and its errors."""
 
 from __future__ import annotations
 
@@ -15,9 +15,12 @@ import torch
 
 import graspviz as gv
 from graspviz import cli
-from graspviz.config import knobs
-from graspviz.history import History
-from graspviz.worlds import WORLDS, World, WorldModel
+from graspviz.cli.common import _num
+from graspviz.core.device import resolve_device
+from graspviz.core.config import knobs
+from graspviz.core.history import History
+from graspviz.core.model import WorldModel
+from graspviz.worlds import WORLDS, World
 
 from helpers import Faulty
 
@@ -65,8 +68,8 @@ def test_plan_applies_world_defaults_and_flags(capsys, tmp_path):
                            "--out", f, "--device", "cpu")
     assert code == 0, err
     cfg = History.load(f).config
-    suggested = gv.get_world("wall").planner_defaults["grasp"]
-    assert cfg["lr_states"] == suggested["lr_states"]  # the world's suggestion, not overridden
+    suggested = gv.get_world("wall").config_for("grasp")
+    assert cfg["lr_states"] == suggested.lr_states != type(suggested)().lr_states  # the world's, not overridden
     assert cfg["lr_actions"] == 0.02 and cfg["sigma_schedule"] == "cosine"
     assert cfg["stop_grad"] is False and cfg["sync"] is False
 
@@ -105,7 +108,7 @@ def test_help_documents_every_planner_setting(capsys, argv):
                 if isinstance(k.default, float) else str(k.default)
             assert f"{flat(k.help)} (default {default}" in text, (name, k.name)
             if k.low is not None and k.high is not None:
-                assert f"{cli._num(k.low)}..{cli._num(k.high)}" in text, (name, k.name)
+                assert f"{_num(k.low)}..{_num(k.high)}" in text, (name, k.name)
     for ablation in gv.ABLATIONS:
         assert ablation in text
 
@@ -206,22 +209,22 @@ def test_nan_run_keeps_its_history_and_exits_1(capsys, tmp_path, nan_world):
                              "--out", f, "--device", "cpu")
     assert code == 1, err
     hist = History.load(f)
-    assert hist.stop_reason and "NaN" in hist.stop_reason
+    assert hist.stop_reason.kind is gv.StopKind.NONFINITE and "NaN" in hist.stop_reason.message
     assert 1 < len(hist) < 51
     assert all(np.isfinite(s.goal_distance).all() for s in hist.snapshots)
-    assert "stopped early: " + hist.stop_reason in out
+    assert "stopped early: " + hist.stop_reason.message in out
     assert f"saved {f}" in out
 
 
 # -- devices ---------------------------------------------------------------------------------------------
 def test_device_resolution():
-    assert cli.resolve_device("cpu") == "cpu"
-    assert cli.resolve_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert resolve_device("cpu") == "cpu"
+    assert resolve_device("auto") == ("cuda" if torch.cuda.is_available() else "cpu")
     if not torch.cuda.is_available():
         with pytest.raises(gv.GraspvizError, match="CUDA is not available"):
-            cli.resolve_device("cuda")
+            resolve_device("cuda")
     with pytest.raises(gv.GraspvizError, match="auto, cpu, cuda"):
-        cli.resolve_device("gpu0")
+        resolve_device("gpu0")
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here")
@@ -233,67 +236,16 @@ def test_plan_on_cuda(capsys, tmp_path):
     assert History.load(f).meta["device"].startswith("cuda")
 
 
-# -- serve and the extension hook ------------------------------------------------------------------------
+# -- serve --------------------------------------------------------------------------------------------------
 def test_serve_delegates_to_the_app(capsys, monkeypatch):
     calls = []
     fake = types.ModuleType("graspviz.app")
     fake.serve = lambda **kw: calls.append(kw) or 0
     monkeypatch.setitem(sys.modules, "graspviz.app", fake)
-    monkeypatch.setitem(sys.modules, "graspviz.app.cli", None)  # the app's own CLI extension stays out of this
-    code, _, err = run_cli(capsys, "serve", "--port", 5999)
+    code, _, err = run_cli(capsys, "serve", "--port", 5999, "--allow-websocket-origin", "myhost:5999")
     assert code == 0, err
-    assert calls == [dict(port=5999, address="127.0.0.1", show=False)]
-
-
-def test_serve_without_the_app_starts_jupyterlab(capsys, monkeypatch):
-    monkeypatch.setitem(sys.modules, "graspviz.app", None)  # import graspviz.app -> ModuleNotFoundError
-    monkeypatch.setitem(sys.modules, "graspviz.app.cli", None)
-    launched = []
-    monkeypatch.setattr(cli, "launch", lambda cmd: launched.append(cmd) or 0)
-    code, _, err = run_cli(capsys, "serve")
-    assert code == 0
-    (cmd,) = launched
-    assert cmd[:3] == [sys.executable, "-m", "jupyterlab"]
-    assert cmd[cmd.index("--ip") + 1] == "127.0.0.1" and cmd[cmd.index("--port") + 1] == "5006"
-    assert "--no-browser" in cmd
-    assert "not installed yet" in err and "http://127.0.0.1:5006" in err
-
-
-def test_extensions_add_and_replace_commands(capsys, monkeypatch):
-    ext = types.ModuleType("graspviz_test_ext")
-
-    def register(sub):
-        p = sub.add_parser("worlds", help="replaced by an extension")
-        p.set_defaults(func=lambda args: print("extension worlds") or 0)
-        p = sub.add_parser("collect", help="an extension command")
-        p.add_argument("--n", type=int, default=1)
-        p.set_defaults(func=lambda args: print(f"collect {args.n}") or 0)
-
-    ext.register = register
-    monkeypatch.setitem(sys.modules, "graspviz_test_ext", ext)
-    monkeypatch.setattr(cli, "EXTENSIONS", ("graspviz_test_ext", "graspviz_test_ext_missing"))
-    assert run_cli(capsys, "worlds")[1] == "extension worlds\n"
-    assert run_cli(capsys, "collect", "--n", 3)[1] == "collect 3\n"
-    code, out, _ = run_cli(capsys, "--help")
-    assert code == 0 and "replaced by an extension" in out and out.count("  worlds ") == 1
-    code, _, err = run_cli(capsys, "collect", "--n", "x")  # the extension's parser errors are one line too
-    assert code == 2 and len(err.strip().splitlines()) == 1
-
-
-def test_optional_import_skips_only_missing_extensions(monkeypatch, tmp_path):
-    (tmp_path / "graspviz_test_broken_ext.py").write_text("import graspviz_test_not_installed\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    assert cli._optional_import("graspviz_test_no_such_ext") is None
-    assert cli._optional_import("graspviz.no_such_subpackage.cli") is None
-    with pytest.raises(ModuleNotFoundError, match="graspviz_test_not_installed"):
-        cli._optional_import("graspviz_test_broken_ext")  # it exists: its own failure must surface
-    sys.modules.pop("graspviz_test_broken_ext", None)
-
-
-def test_bench_without_a_mode_says_what_to_choose(capsys, monkeypatch):
-    monkeypatch.setattr(cli, "_hook_sweep", lambda parser: None)  # as if no sweep mode were installed
-    code, _, err = run_cli(capsys, "bench")
-    assert code == 2 and "choose --micro, --ui or a comparison" in err
+    assert calls == [dict(port=5999, address="127.0.0.1", show=False,
+                          websocket_origin=["127.0.0.1:5999", "localhost:5999", "myhost:5999"])]
 
 
 # -- the installed console script, once, end to end ------------------------------------------------------

@@ -8,8 +8,8 @@ import math
 import pytest
 
 import graspviz as gv
-from graspviz.config import Knob, knobs
-from graspviz.errors import GraspvizError
+from graspviz.core.config import Knob, knobs
+from graspviz.core.errors import GraspvizError
 
 CONFIGS = [p.Config for p in gv.PLANNERS.values()]
 ids = [c.__name__ for c in CONFIGS]

@@ -23,8 +23,9 @@ pytest.importorskip("panel")
 
 import graspviz as gv
 from graspviz.app.state import MAX_IMPORT_BYTES, AppState
-from graspviz.history import History, snapshots_equal
-from graspviz.worlds import WORLDS, World, WorldModel
+from graspviz.core.history import History, snapshots_equal
+from graspviz.core.model import WorldModel
+from graspviz.worlds import WORLDS, World
 
 
 def small(world="wall", planner="grasp", **kw):
@@ -112,7 +113,7 @@ def _bad_knob_values(k):
 
 
 def _knob_cases():
-    from graspviz.config import knobs
+    from graspviz.core.config import knobs
     for planner, cls in gv.PLANNERS.items():
         for k in knobs(cls.Config):
             for v in _bad_knob_values(k):
@@ -261,7 +262,7 @@ UPLOADS = {
     "plain npz": (lambda g: _npz({"a": np.zeros(3)}), "is not a readable graspviz run file"),
     "pickle meta": (lambda g: _pickle_bomb(), "is not a readable graspviz run file"),
     "pickle array": (_object_array, "run file"),
-    "wrong version": (lambda g: _edit(g, _setmeta("version", 2)), "has run-file version 2; this graspviz reads version 1"),
+    "wrong version": (lambda g: _edit(g, _setmeta("version", 3)), "has run-file version 3; this graspviz reads versions 1, 2"),
     "no version": (lambda g: _edit(g, _setmeta("version", None)), "has run-file version None"),
     "wrong format": (lambda g: _edit(g, _setmeta("format", "mlflow")), "expected format 'graspviz-history'"),
     "tampered horizon": (lambda g: _edit(g, _setmeta("horizon", 9)), "is a damaged graspviz run file"),
@@ -415,14 +416,14 @@ def _check_partial(st, hist, first_bad):
     assert hist.iterations == list(range(first_bad)), hist.iterations
     for s in hist.snapshots:
         assert np.isfinite(s.goal_distance).all() and np.isfinite(s.actions).all()
-    reason = hist.stop_reason
-    assert reason and "\n" not in reason
+    reason = hist.stop_reason.message
+    assert reason and "\n" not in reason and hist.stop_reason.iteration == first_bad - 1
     assert re_search(rf"iteration ({first_bad - 1}|{first_bad})\b", reason), reason
     assert st.message == reason and st.message_kind == "warning"
     back = AppState()
     assert back.import_bytes(st.export_bytes()), back.message
     same_history(back.history, hist)
-    assert back.history.stop_reason == reason
+    assert back.history.stop_reason == hist.stop_reason
 
 
 @pytest.mark.parametrize("mode", FAULTS)
@@ -481,7 +482,7 @@ def test_a_run_that_records_nothing_keeps_the_earlier_run(faulty, mode):
     st.set_config("lr", 1.0)
     _Switch.mode, _Switch.limit = mode, 100.0
     if st.run():  # something was recorded: the iterates kept are good ones and the reason is shown
-        assert len(st.history) >= 1 and st.message == st.history.stop_reason and "\n" not in st.message
+        assert len(st.history) >= 1 and st.message == st.history.stop_reason.message and "\n" not in st.message
     else:
         assert st.history is hist and one_line(st) and st.message_kind == "danger"
         assert "iteration None" not in st.message and st.message.endswith("the previous run is kept"), st.message
@@ -499,7 +500,11 @@ def test_a_model_that_keeps_interrupting(faulty, action):
     hist = st.history
     _Switch.mode = "interrupt-always"
     assert getattr(st, action)() is (action == "step")  # a Step keeps the run it extends: not an error
-    assert "interrupted after iteration" in one_line(st) and "no iterate could be evaluated" in one_line(st)
+    assert "interrupted after iteration" in one_line(st)
+    if action == "run":  # the new run's own first iterate could not be evaluated
+        assert "no iterate could be evaluated" in one_line(st) and one_line(st).endswith("the previous run is kept")
+    else:  # a Step continues the run: its iterates stay kept, and the message says so
+        assert one_line(st).endswith(f"iterations 0..{hist.last.iteration} are kept"), one_line(st)
     assert st.history.iterations == hist.iterations
     _Switch.mode = None
     assert st.step(1) and st.history.last.iteration == 5
@@ -527,7 +532,7 @@ def test_stop_keeps_iterations_and_says_so():
             st.stop()  # what the Stop button does, from another thread in the page
     assert st.run(callback=stop_at_7)
     h = st.history
-    assert h.iterations == list(range(8)) and h.stop_reason == "stopped by request at iteration 7"
+    assert h.iterations == list(range(8)) and h.stop_reason.message == "stopped by request at iteration 7"
     assert st.message_kind == "info" and "stopped by request at iteration 7; iterations 0..7 are kept" == st.message
     back = AppState()
     assert back.import_bytes(st.export_bytes())
@@ -552,7 +557,7 @@ def test_stop_button_stops_a_long_run():
     app._job_thread.join(60)
     assert not app._job_thread.is_alive(), "Stop did not end the run"
     h = st.history
-    assert 0 < h.last.iteration < 100000 and h.stop_reason.startswith("stopped by request at iteration")
+    assert 0 < h.last.iteration < 100000 and h.stop_reason.requested
     assert h.iterations == list(range(len(h)))
     assert not app.b_stop.visible and not app.b_run.disabled
     assert f"iteration {h.last.iteration} of {h.last.iteration}" in app.label.object
@@ -567,8 +572,8 @@ def test_keyboard_interrupt_in_the_page_callback_keeps_iterations():
         if snap.iteration == 4:
             raise KeyboardInterrupt
     assert st.run(callback=interrupt)
-    assert st.history.iterations[:5] == [0, 1, 2, 3, 4] and st.history.stop_reason.startswith("interrupted after")
-    assert st.message_kind == "warning" and st.message == st.history.stop_reason
+    assert st.history.iterations[:5] == [0, 1, 2, 3, 4] and st.history.stop_reason.kind is gv.StopKind.INTERRUPTED
+    assert st.message_kind == "warning" and st.message == st.history.stop_reason.message
 
 
 # -- memory of a long run is bounded by the recording stride ------------------------------------------------------

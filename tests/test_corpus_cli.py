@@ -20,7 +20,7 @@ import pytest
 
 import graspviz as gv
 from graspviz import cli
-from graspviz.history import History
+from graspviz.core.history import History
 from helpers import fast_planner, wall_problem
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -176,7 +176,7 @@ CASES = {
     "show text": (["show", "{text}"], "is not a readable graspviz run file"),
     "show plain npz": (["show", "{plain_npz}"], "is not a readable graspviz run file"),
     "show pickle": (["show", "{pickle_npz}"], "is not a readable graspviz run file"),
-    "show wrong version": (["show", "{version99}"], "has run-file version 99; this graspviz reads version 1"),
+    "show wrong version": (["show", "{version99}"], "has run-file version 99; this graspviz reads versions 1, 2"),
     "show wrong format": (["show", "{wrong_format}"], "expected format 'graspviz-history'"),
     "show tampered": (["show", "{bad_horizon}"], "is a damaged graspviz run file"),
     "show flipped bytes": (["show", "{flipped}"], "run file"),
@@ -202,7 +202,7 @@ CASES = {
     "bench set nan": (["bench", "--quick", "--set", "grasp.lr_states=nan"], "GraspConfig.lr_states must be a finite"),
     "bench set unknown knob": (["bench", "--quick", "--set", "cem.colour=1"], "has no setting 'colour'"),
     "bench bad backend": (["bench", "--backend", "spark"], "argument --backend: invalid choice: 'spark'"),
-    "bench bad device": (["bench", "--device", "tpu"], "device must be cpu, cuda[:i] or auto; got 'tpu'"),
+    "bench bad device": (["bench", "--device", "tpu"], "device must be auto, cpu, cuda or cuda:N; got 'tpu'"),
     "bench check-every negative": (["bench", "--quick", "--check-every", "-1"], "--check-every must be an integer >= 0"),
     "bench chunk 0": (["bench", "--quick", "--chunk", "0", "--trials", "1", "--planners", "gd", "--no-progress"], "chunk"),
     "bench ray address": (["bench", "--ray-address", "auto"], "--ray-address needs --backend ray"),
@@ -214,7 +214,7 @@ CASES = {
     "tune budget 0": (["tune", "--budget", "0"], "--budget and --trials must be integers >= 1"),
     "tune seed negative": (["tune", "--seed", "-1"], "--seed must be an integer >= 0; got -1"),
     "tune set nan": (["tune", "--set", "grasp.lr_states=nan"], "GraspConfig.lr_states must be a finite number"),
-    "tune bad device": (["tune", "--device", "tpu"], "device must be cpu, cuda[:i] or auto"),
+    "tune bad device": (["tune", "--device", "tpu"], "device must be auto, cpu, cuda or cuda:N; got 'tpu'"),
     "tune json folder": (["tune", "--json", "{dir}/no/such/t.json"], "does not exist"),
     # scaling
     "scaling horizon 0": (["scaling", "--horizons", "0"], "horizons must be integers >= 1"),
@@ -400,7 +400,7 @@ def test_a_refused_plan_keeps_the_earlier_run_file(capsys, tmp_path):
 def test_unexpected_errors_are_one_line(capsys, monkeypatch):
     def boom(args):
         raise ZeroDivisionError("division by zero\nsecond line")
-    monkeypatch.setattr(cli, "cmd_worlds", boom)
+    monkeypatch.setattr(cli.info, "cmd_worlds", boom)
     code, out, err = run_cli(capsys, ["worlds"])
     line = assert_refused(code, out, err, "worlds failed: ZeroDivisionError: division by zero")
     assert "GRASPVIZ_DEBUG=1" in line and "second line" not in line
@@ -412,7 +412,7 @@ def test_unexpected_errors_are_one_line(capsys, monkeypatch):
 def test_os_errors_are_one_line(capsys, monkeypatch):
     def denied(args):
         raise PermissionError(13, "Permission denied", "/root/secret.npz")
-    monkeypatch.setattr(cli, "cmd_worlds", denied)
+    monkeypatch.setattr(cli.info, "cmd_worlds", denied)
     code, out, err = run_cli(capsys, ["worlds"])
     assert_refused(code, out, err, "cannot use '/root/secret.npz': Permission denied")
 
@@ -420,7 +420,7 @@ def test_os_errors_are_one_line(capsys, monkeypatch):
 def test_keyboard_interrupt_is_one_line(capsys, monkeypatch):
     def interrupted(args):
         raise KeyboardInterrupt
-    monkeypatch.setattr(cli, "cmd_worlds", interrupted)
+    monkeypatch.setattr(cli.info, "cmd_worlds", interrupted)
     code, out, err = run_cli(capsys, ["worlds"])
     assert code == 130 and err.strip() == "graspviz: interrupted" and "Traceback" not in err
 

@@ -1,4 +1,4 @@
-"""The comparison benchmark (graspviz.evaluate) and its CLI glue (graspviz.evaluate_cli).
+"""The comparison benchmark (graspviz.analysis.evaluate, .tuning, .report) and ``graspviz bench`` / ``tune`` / ``scaling``.
 
 Small on purpose: the --quick preset once, everything else on 2-3 problems and a handful of
 iterations. Speed targets live in the benchmark itself, never here.
@@ -6,7 +6,6 @@ iterations. Speed targets live in the benchmark itself, never here.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -18,8 +17,10 @@ import numpy as np
 import pytest
 
 import graspviz as gv
-from graspviz import evaluate as E
-from graspviz import evaluate_cli as C
+from graspviz import cli
+from graspviz.analysis import evaluate as E
+from graspviz.analysis import report as R
+from graspviz.analysis import tuning as TU
 from graspviz.worlds.analytic import Wall
 from helpers import assert_one_line
 
@@ -46,7 +47,7 @@ def test_quick_preset_rows_have_the_documented_keys(quick_rows):
         assert 0 <= r["ci_low"] <= r["success_rate"] <= r["ci_high"] <= 1
         assert (r["ci_low"], r["ci_high"]) == E.wilson(r["successes"], r["trials"])
         assert r["successes"] == sum(r["per_trial"]["success"])
-        assert r["config"] == gv.planner_config(r["planner"], "wall", **q["settings"][r["planner"]]).to_dict()
+        assert r["config"] == gv.get_world("wall").config_for(r["planner"], **q["settings"][r["planner"]]).to_dict()
         assert r["iterations"] == q["settings"][r["planner"]]["steps"]
         assert r["per_trial"]["seed"] == list(range(8))  # trial i is the problem seeded seed + i
         times = [t for t in r["per_trial"]["time_to_success_s"] if t is not None]
@@ -68,7 +69,7 @@ def test_trial_i_is_the_problem_seeded_seed_plus_i():
 
 
 def test_markdown_json_and_curves(quick_rows, tmp_path):
-    md = E.to_markdown(quick_rows)
+    md = R.to_markdown(quick_rows)
     lines = md.strip().splitlines()
     assert lines[2] == "| H | GRASP | GD shooting | CEM | Collocation |"
     assert [ln.split("|")[1].strip() for ln in lines[4:]] == ["20", "40"]
@@ -77,14 +78,14 @@ def test_markdown_json_and_curves(quick_rows, tmp_path):
     assert "success % [95% Wilson CI] / median seconds" in lines[0]
 
     path = tmp_path / "rows.json"
-    text = E.to_json(quick_rows, path)
+    text = R.to_json(quick_rows, path)
     assert json.loads(text) == json.loads(path.read_text())
-    back = E.from_json(path)
+    back = R.from_json(path)
     assert isinstance(back, list) and len(back) == len(quick_rows)
     assert back[0]["per_trial"]["success"] == quick_rows[0]["per_trial"]["success"]
-    assert E.to_markdown(back) == md
+    assert R.to_markdown(back) == md
 
-    cv = E.curves(quick_rows)
+    cv = R.curves(quick_rows)
     assert list(cv) == list(E.QUICK["planners"])
     for p, c in cv.items():
         assert c["horizons"] == [20, 40]
@@ -123,8 +124,8 @@ def test_time_to_success_is_none_when_nothing_succeeds():
     assert r["successes"] == 0 and r["success_rate"] == 0.0 and r["ci_low"] == 0.0
     assert r["median_time_to_success_s"] is None and r["median_iterations_to_success"] is None
     assert r["per_trial"]["time_to_success_s"] == [None] * 3
-    assert "| 0.0 [0.0, 56.1] / - |" in E.to_markdown(rows)
-    assert E.curves(rows)["gd"]["median_time_s"] == [None]
+    assert "| 0.0 [0.0, 56.1] / - |" in R.to_markdown(rows)
+    assert R.curves(rows)["gd"]["median_time_s"] == [None]
 
 
 class SleepyWall(Wall):
@@ -169,7 +170,7 @@ def test_mpc_rows():
     (r,) = rows
     assert r["mpc"] == dict(replan_every=3, replan_steps=2)
     assert len(r["per_trial"]["success"]) == 2 and r["iterations"] == 3
-    assert "MPC" in E.to_markdown(rows).splitlines()[0]
+    assert "MPC" in R.to_markdown(rows).splitlines()[0]
 
 
 def test_chunks_cover_every_trial():
@@ -180,43 +181,42 @@ def test_chunks_cover_every_trial():
 
 
 def test_tuning_seeds_are_disjoint_from_evaluation_seeds():
-    rec = E.tune("wall", "grasp", 8, 3, seed=2, trials=3, base=dict(steps=4, sync_every=2, sync_steps=1))
+    rec = TU.tune("wall", "grasp", 8, 3, seed=2, trials=3, base=dict(steps=4, sync_every=2, sync_steps=1))
     assert rec["tuning_seeds"] == [10_002, 10_003, 10_004]
     assert not set(rec["tuning_seeds"]) & set(E.evaluation_seeds(2, 9_999))
-    assert "disjoint" in rec["evaluation_seeds_excluded"]
     world = gv.get_world("wall")
     tune_p, eval_p = E.make_problem(world, rec["tuning_seeds"], 8), E.make_problem(world, E.evaluation_seeds(2, 50), 8)
     for s in tune_p.start.numpy():
         assert not (eval_p.start.numpy() == s).all(-1).any()
     assert len(rec["log"]) == 3 and rec["log"][0]["overrides"] == {}  # config 0: the world's settings
-    assert rec["log"][0]["config"] == gv.planner_config("grasp", "wall", steps=4, sync_every=2, sync_steps=1).to_dict()
+    assert rec["log"][0]["config"] == world.config_for("grasp", steps=4, sync_every=2, sync_steps=1).to_dict()
     assert all(e["config"]["steps"] == 4 for e in rec["log"])  # base overrides hold for every draw
     assert {"lr_states", "lr_actions", "sigma", "gamma"} == set(rec["log"][1]["overrides"])
     assert rec["best"] == rec["log"][rec["best_index"]]["config"]
-    again = E.tune("wall", "grasp", 8, 3, seed=2, trials=3, base=dict(steps=4, sync_every=2, sync_steps=1))
+    again = TU.tune("wall", "grasp", 8, 3, seed=2, trials=3, base=dict(steps=4, sync_every=2, sync_steps=1))
     assert [e["overrides"] for e in again["log"]] == [e["overrides"] for e in rec["log"]]  # the search is seeded
 
 
 def test_tuned_settings_are_recorded_in_rows():
-    settings, tuning = E.tune_all("wall", ["cem"], [8], 2, seed=0, trials=2,
+    settings, tuning = TU.tune_all("wall", ["cem"], [8], 2, seed=0, trials=2,
                                   base={"cem": dict(steps=2, samples=16, elites=4)})
     rows = E.evaluate("wall", ["cem"], [8], 2, settings=settings, tuning=tuning, progress=False)
     (r,) = rows
     assert r["tuned"] and r["config"] == settings[("cem", 8)]
     assert r["tuning"]["tuning_seeds"] == [10_000, 10_001] and len(r["tuning"]["log"]) == 2
-    json.loads(E.to_json(rows))  # tuple keys and all: serialisable
-    assert "Tuned: CEM." in E.to_markdown(rows)
+    json.loads(R.to_json(rows))  # tuple keys and all: serialisable
+    assert "Tuned: CEM." in R.to_markdown(rows)
 
 
 @pytest.mark.parametrize("name", [*gv.PLANNERS, *gv.ABLATIONS])
 def test_search_space_draws_are_valid_configs(name):
     world = gv.get_world("wall")
     rng = np.random.default_rng(0)
-    space = E.search_space(name)
+    space = TU.search_space(name)
     assert space
     for _ in range(20):
-        draw = E.sample_settings(name, world, rng)
-        cfg = E.planner_settings(name, world, draw)  # validated against the knob bounds
+        draw = TU.sample_settings(name, world, rng)
+        cfg = E.config_of(world, name, draw)  # validated against the knob bounds
         if name == "cem":
             assert 2 <= cfg.elites <= cfg.samples
     if name == "grasp-no-goal":
@@ -252,7 +252,7 @@ def test_serial_path_never_imports_ray_or_front_ends():
                 if name.split(".")[0] in BLOCKED:
                     raise ImportError("blocked: " + name)
         sys.meta_path.insert(0, Block())
-        import graspviz.evaluate as E, graspviz.scaling as S, graspviz.evaluate_cli
+        import graspviz.analysis.evaluate as E, graspviz.analysis.scaling as S, graspviz.cli
         rows = E.evaluate("wall", ["cem"], [4], 2, progress=False, settings={"cem": dict(steps=1, samples=8, elites=2)})
         S.scaling((2,), (1,), iters=1, warmup=0, S=2, A=2, hidden=4)
         print("ok", rows[0]["trials"])
@@ -282,31 +282,23 @@ def test_bad_input_is_one_line(kw, match):
     assert_one_line(e.value)
 
 
-# -- CLI glue -------------------------------------------------------------------------------------------
-def _bench_parser():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--micro", action="store_true")  # what the main CLI's bench already has
-    return C.add_bench_arguments(parser)
-
-
-TINY_CLI = ["--quick", "--horizons", "6", "--trials", "2", "--planners", "cem", "--set", "cem.samples=16",
+# -- CLI ------------------------------------------------------------------------------------------------
+TINY_CLI = ["bench", "--quick", "--horizons", "6", "--trials", "2", "--planners", "cem", "--set", "cem.samples=16",
             "--set", "cem.elites=4", "--set", "cem.steps=2", "--no-progress"]
 
 
 def test_cli_bench_writes_json_and_markdown(tmp_path, capsys):
     js, md = tmp_path / "b.json", tmp_path / "b.md"
-    args = _bench_parser().parse_args([*TINY_CLI, "--json", str(js), "--markdown", str(md)])
-    assert C.run_bench(args) == 0
+    assert cli.main([*TINY_CLI, "--json", str(js), "--markdown", str(md)]) == 0
     rows = json.loads(js.read_text())
     assert len(rows) == 1 and rows[0]["config"]["samples"] == 16 and rows[0]["trials"] == 2
     assert md.read_text() in capsys.readouterr().out
 
 
 def test_cli_bench_tune(capsys):
-    args = _bench_parser().parse_args([*TINY_CLI, "--tune", "--tune-budget", "2", "--tune-trials", "2"])
-    assert C.run_bench(args) == 0
+    assert cli.main([*TINY_CLI, "--tune", "--tune-budget", "2", "--tune-trials", "2"]) == 0
     out = capsys.readouterr()
-    assert "Tuned: CEM." in out.out and "disjoint" in out.err
+    assert "Tuned: CEM." in out.out and "tuning problems (seeds 10000+i" in out.err
 
 
 @pytest.mark.parametrize("argv, match", [
@@ -319,37 +311,21 @@ def test_cli_bench_tune(capsys):
     (["--set", "cem.samples=lots"], "CEMConfig.samples must be an integer"),
     (["--ray-address", "auto"], "needs --backend ray"),
 ])
-def test_cli_bad_input_is_one_line(argv, match):
-    args = _bench_parser().parse_args(["--quick", *argv])
-    with pytest.raises(gv.GraspvizError, match=match) as e:
-        C.run_bench(args)
-    assert_one_line(e.value)
-
-
-def test_cli_add_bench_arguments_keeps_existing_flags():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--json", dest="micro_json")
-    C.add_bench_arguments(parser)  # no clash
-    assert parser.parse_args(["--json", "x"]).micro_json == "x"
+def test_cli_bad_input_is_one_line(argv, match, capsys):
+    assert cli.main(["bench", "--quick", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and match in err, err
 
 
 def test_cli_tune_and_scaling_subcommands(tmp_path, capsys):
-    parser = argparse.ArgumentParser()
-    sub = parser.add_subparsers(dest="command")
-    C.register(sub)
     js = tmp_path / "t.json"
-    args = parser.parse_args(["tune", "--planners", "cem", "--horizon", "6", "--budget", "2", "--trials", "2",
-                              "--set", "cem.steps=2", "--set", "cem.samples=16", "--set", "cem.elites=4",
-                              "--json", str(js)])
-    assert args.func(args) == 0
+    assert cli.main(["tune", "--planners", "cem", "--horizon", "6", "--budget", "2", "--trials", "2",
+                     "--set", "cem.steps=2", "--set", "cem.samples=16", "--set", "cem.elites=4", "--json", str(js)]) == 0
     assert json.loads(js.read_text())[0]["tuning_seeds"] == [10_000, 10_001]
-    args = parser.parse_args(["scaling", "--horizons", "2", "4", "--batches", "1", "--iters", "1", "--state-dim", "2",
-                              "--action-dim", "2", "--hidden", "4"])
-    assert args.func(args) == 0
+    assert cli.main(["scaling", "--horizons", "2", "4", "--batches", "1", "--iters", "1", "--state-dim", "2",
+                     "--action-dim", "2", "--hidden", "4"]) == 0
     out = capsys.readouterr().out
     assert "| T | B | grasp-no-sync | gd |" in out and "time x" in out
-    assert C.main(["bench", "--quick", "--planners", "nope"]) == 2
-    assert "error: unknown planner" in capsys.readouterr().err
 
 
 # -- simulator worlds: judged on the TRUE rollout ---------------------------------------------------------
@@ -357,14 +333,14 @@ SIM_TINY = dict(check_every=2, progress=False, settings={"cem": dict(steps=2, sa
 
 
 def _recording(base):
-    """A subclass of the world class ``base`` that records what reaches its simulator and success test."""
-    from graspviz.worlds.sims import WallPixels
+    """A subclass of the world class ``base`` that records what reaches its simulator, its success test and its
+    map from true to planning states."""
 
     class Recording(base):  # keeps the registered name (the learned model is looked up by it)
 
         def __init__(self):
             super().__init__()
-            self.sim_calls, self.success_calls, self.problem_starts, self.encoded = [], [], [], []
+            self.sim_calls, self.success_calls, self.encoded = [], [], []
 
         def simulate(self, start, actions):
             out = super().simulate(start, actions)
@@ -376,33 +352,28 @@ def _recording(base):
             self.success_calls.append((np.array(states, dtype=float), np.array(goals, dtype=float), np.array(ok)))
             return ok
 
-        def problem(self, start, goal, horizon, device="cpu", dtype=None):
-            p = super().problem(start, goal, horizon, device=device) if dtype is None else \
-                super().problem(start, goal, horizon, device=device, dtype=dtype)
-            self.problem_starts.append(p.start.double().numpy())
-            return p
-
-        if base is WallPixels:
-            def encode_states(self, xy):
-                z = super().encode_states(xy)
-                self.encoded.append((np.array(xy, dtype=float), z))
-                return z
+        def to_planning(self, true_states):
+            z = super().to_planning(true_states)
+            self.encoded.append((np.array(true_states, dtype=float), np.array(z)))
+            return z
 
     return Recording()
 
 
-def test_latent_world_maps_planning_states_to_true_positions():
+def test_latent_world_problems_carry_the_true_positions():
     from graspviz.worlds.analytic import Wall
     world = gv.get_world("wall_pixels")
     p = E.make_problem(world, [3, 4], 10)
     assert p.start.shape == (2, world.state_dim)  # the planner sees latents
     true = [Wall().sample_pairs(1, 10, np.random.default_rng(s)) for s in (3, 4)]
-    np.testing.assert_allclose(E.true_states(world, p.start.numpy()), np.concatenate([t[0] for t in true]), atol=1e-9)
-    np.testing.assert_allclose(E.true_states(world, p.goal.numpy()), np.concatenate([t[1] for t in true]), atol=1e-9)
-    xy = np.concatenate([t[0] for t in true])
-    np.testing.assert_allclose(E.planning_states(world, xy), p.start.numpy(), atol=1e-5)  # encode(true) = start
-    wall = gv.get_world("wall")  # state worlds: both maps are the identity
-    assert np.array_equal(E.true_states(wall, xy), xy) and np.array_equal(E.planning_states(wall, xy), xy)
+    start, goal = world.true_endpoints(p)
+    np.testing.assert_array_equal(start, np.concatenate([t[0] for t in true]))
+    np.testing.assert_array_equal(goal, np.concatenate([t[1] for t in true]))
+    np.testing.assert_allclose(world.to_planning(start), p.start.numpy(), atol=1e-5)  # encode(true) = start
+    wall = gv.get_world("wall")  # state worlds: both maps are the identity, and the problem is its own truth
+    q = E.make_problem(wall, [3, 4], 10)
+    assert q.true_start is None and np.array_equal(wall.true_endpoints(q)[0], q.start.double().numpy())
+    assert np.array_equal(wall.to_true(start), start) and np.array_equal(wall.to_planning(start), start)
 
 
 @pytest.mark.parametrize("mpc", [False, True])
@@ -422,15 +393,14 @@ def test_wall_pixels_is_judged_on_the_true_position_rollout(mpc):
     goal_xy = np.concatenate([Wall().sample_pairs(1, 6, np.random.default_rng(s))[1] for s in seeds])
     np.testing.assert_allclose(goals, goal_xy, atol=1e-9)  # the true goal, not a decoded estimate
     if mpc:
-        # re-plans start at the ENCODED true state reached so far (3 plans for T = 6, 2 actions each)
-        # (problem_starts[0] is the benchmark's own batched problem, then the 3 MPC plans)
-        assert len(world.problem_starts) == 4 and len(world.encoded) >= 2
-        for (xy, z), start in zip(world.encoded[-2:], world.problem_starts[2:]):
-            assert xy.shape == (2, 2)
-            np.testing.assert_allclose(start, z, atol=1e-6)
         # the executed actions are ONE rollout from the true start: the last simulation runs all 6
         start, actions, out = world.sim_calls[-1]
         assert actions.shape[1] == 6 and np.allclose(out[:, -1], states)
+        # re-plans 2 and 3 start at the ENCODED true states reached after 2 and 4 actions (the first two
+        # encodings are the benchmark's problem: its starts and goals)
+        assert [xy.shape for xy, _ in world.encoded] == [(2, 2)] * 4
+        for (xy, _), k in zip(world.encoded[2:], (2, 4)):
+            np.testing.assert_allclose(xy, out[:, k])
 
 
 def test_mpc_replanning_never_is_open_loop_with_the_same_seed():
@@ -454,36 +424,36 @@ def test_pusht_success_includes_the_angle(mpc):
     if mpc:  # never reset mid-episode (the 5-D state has no velocity): one rollout of all 3 actions
         start, actions, out = world.sim_calls[-1]
         assert actions.shape[1] == 3 and np.allclose(out[:, -1], states)
-        assert len(world.problem_starts) == 4  # the benchmark's batched problem, then 3 plans
-        for k, p_start in enumerate(world.problem_starts[2:], 1):  # re-plan k starts where k actions left us
-            np.testing.assert_allclose(p_start, out[:, k], rtol=1e-6, atol=1e-3)
+        replans = world.encoded[2:]  # after the benchmark's problem (starts, goals): the 2 re-plans
+        assert len(replans) == 2
+        for k, (true_state, _) in enumerate(replans, 1):  # re-plan k starts where k actions left us
+            np.testing.assert_allclose(true_state, out[:, k])
 
 
 def test_markdown_of_open_loop_and_mpc_rows_together():
     kw = dict(settings={"cem": dict(steps=2, samples=16, elites=4)}, progress=False)
     ol = E.evaluate("wall", ["cem", "gd"], [4, 6], 2, check_every=0, **kw)
     mp = E.evaluate("wall", ["cem", "gd"], [4, 6], 2, mpc=True, replan_every=2, replan_steps=1, **kw)
-    md = E.to_markdown(ol + mp)
+    md = R.to_markdown(ol + mp)
     lines = md.strip().splitlines()
     assert "open loop and MPC" in lines[0] and "only the final plan is judged" in lines[0]
     assert "re-plan every 2 executed actions with 1 iterations" in lines[0]
     assert "Settings: the world's suggested ones, except CEM (steps=2, samples=16, elites=4)." in lines[0]
-    assert E.overrides_of(ol[1]) == {} and E.overrides_of(dict(ol[1], world="moon")) is None
+    assert R.overrides_of(ol[1]) == {} and R.overrides_of(dict(ol[1], world="moon")) is None
     assert [ln.split("|")[1].strip() for ln in lines[4:]] == ["4 open loop", "4 MPC", "6 open loop", "6 MPC"]
     r = mp[3]  # T = 6, GD, MPC
     assert lines[7].split("|")[3].strip().startswith(f"{100 * r['success_rate']:.1f} [")
-    assert E.to_markdown(json.loads(E.to_json(ol + mp))) == md
-    assert "checked in the simulator every 10 iterations" in E.to_markdown(E.evaluate("wall", ["cem"], [4], 1, **kw))
+    assert R.to_markdown(json.loads(R.to_json(ol + mp))) == md
+    assert "checked in the simulator every 10 iterations" in R.to_markdown(E.evaluate("wall", ["cem"], [4], 1, **kw))
 
 
-def test_cli_bench_threads_are_set_recorded_and_restored(tmp_path):
+def test_cli_bench_threads_are_set_recorded_and_restored(tmp_path, capsys):
     import torch
     before = torch.get_num_threads()
     js = tmp_path / "t.json"
-    args = _bench_parser().parse_args([*TINY_CLI, "--threads", "1", "--json", str(js)])
-    assert C.run_bench(args) == 0
+    assert cli.main([*TINY_CLI, "--threads", "1", "--json", str(js)]) == 0
     assert torch.get_num_threads() == before
     (row,) = json.loads(js.read_text())
-    assert row["threads"] == 1 and "torch CPU threads: 1" in E.to_markdown([row])
-    with pytest.raises(gv.GraspvizError, match="--threads must be an integer >= 1"):
-        C.run_bench(_bench_parser().parse_args([*TINY_CLI, "--threads", "0"]))
+    assert row["threads"] == 1 and "torch CPU threads: 1" in R.to_markdown([row])
+    assert cli.main([*TINY_CLI, "--threads", "0"]) == 2
+    assert "--threads must be an integer >= 1" in capsys.readouterr().err

@@ -1,20 +1,106 @@
-"""Executing plans in the simulator, model error, MPC, and bring-your-own-model adapters."""
+"""Executing plans in the simulator, model error, the one MPC loop, and bring-your-own-model adapters."""
 
-import pytest
 import numpy as np
+import pytest
 import torch
 from torch import nn
 
-from graspviz.errors import GraspvizError
-from graspviz.execute import execute, model_error, mpc
-from graspviz.planners import make_planner
-from graspviz.planners.base import run
-from graspviz.types import Problem
-from graspviz.worlds import WorldModel, get_world, learned
+from graspviz.analysis import evaluate as E
+from graspviz.analysis.execute import attach_truth, execute, model_error
+from graspviz.analysis.mpc import mpc
+from graspviz.core.errors import GraspvizError
+from graspviz.core.history import History
+from graspviz.core.model import WorldModel
+from graspviz.core.types import Problem
+from graspviz.planners import make_planner, run
+from graspviz.worlds import World, get_world, learned
 
 
 def _needs(name):
     assert learned.model_path(name).exists(), f"bundled model {name} missing from assets/"
+
+
+class DriftWorld(World):
+    """Model s' = s + a; the simulator adds a wind of ``drift`` in x at every step: the model lies by a known
+    amount, so open-loop plans miss by T * drift and re-planning from the reached true state corrects it.
+    Every simulator call is recorded (the start it was given)."""
+
+    name = "test_drift"
+    state_dim, action_dim, default_horizon = 2, 2, 8
+    success_threshold, success_rule = 0.5, "position error < 0.5"
+    simulator = True
+    drift = 0.3
+
+    def __init__(self):
+        self.starts = []
+
+    def make_model(self):
+        return WorldModel(lambda s, a: s + a, 2, 2, action_low=-1.0, action_high=1.0, name="no wind")
+
+    def sample_pairs(self, n, horizon, rng):
+        start = rng.uniform(-1, 1, (n, 2))
+        return start, start + np.array([2.0, 1.0])
+
+    def simulate(self, start, actions):
+        self.starts.append(np.array(start))
+        s = np.asarray(start, dtype=np.float64)
+        out = [s]
+        for t in range(np.shape(actions)[1]):
+            s = s + np.clip(np.asarray(actions)[:, t], -1, 1) + np.array([self.drift, 0.0])
+            out.append(s)
+        return np.stack(out, 1)
+
+
+def _gd(steps=60):
+    return make_planner("gd", steps=steps, lr=0.03, action_noise=0.0)
+
+
+def test_mpc_corrects_a_lying_model_where_open_loop_cannot():
+    w = DriftWorld()
+    p = w.sample_problems(6, 8, seed=0)
+    plan = run(_gd(), p).last.actions
+    open_loop = execute(w, p, plan)
+    assert not open_loop.success.any()
+    np.testing.assert_allclose(open_loop.final_distance, 8 * w.drift, atol=0.05)  # the wind, T times
+    closed = mpc(w, _gd(), p, replan_every=1, replan_steps=60)
+    assert closed.success.all(), closed.final_distance
+    assert closed.final_distance.max() <= w.drift + 0.05  # only the last step's wind is left
+    assert closed.plans == 8 and closed.actions.shape == (6, 8, 2) and closed.true.shape == (6, 9, 2)
+
+
+def test_mpc_never_resets_the_simulator_mid_episode():
+    w = DriftWorld()
+    p = w.sample_problems(3, 6, seed=1)
+    out = mpc(w, _gd(10), p, replan_every=2)
+    start, _ = w.true_endpoints(p)
+    assert len(w.starts) == out.plans and all(np.array_equal(s, start) for s in w.starts)
+    np.testing.assert_allclose(out.true, w.simulate(start, out.actions))  # one continuous rollout
+
+
+def test_mpc_with_one_plan_is_open_loop_execution():
+    w = DriftWorld()
+    p = w.sample_problems(4, 5, seed=2)
+    one = mpc(w, _gd(), p, replan_every=5, seed=3)
+    plan = run(_gd(), p, seed=3).last.actions
+    np.testing.assert_allclose(one.actions, plan)
+    np.testing.assert_allclose(one.true, execute(w, p, plan).true)
+
+
+def test_mpc_warm_starts_from_the_rest_of_the_plan():
+    """With a single iteration per re-plan, only the warm start keeps the (already good) rest of the plan."""
+    w = DriftWorld()
+    w.drift = 0.0
+    p = w.sample_problems(4, 6, seed=4)
+    out = mpc(w, _gd(200), p, replan_every=2, replan_steps=1)
+    assert out.success.all(), out.final_distance
+
+
+def test_the_benchmark_runs_the_same_mpc_loop():
+    w = DriftWorld()
+    rows = E.evaluate(w, ["gd"], [6], trials=4, seed=0, mpc=True, replan_every=2, replan_steps=5,
+                      settings={"gd": dict(steps=20, lr=0.03, action_noise=0.0)}, progress=False)
+    direct = mpc(w, _gd(20), E.make_problem(w, E.evaluation_seeds(0, 4), 6), replan_every=2, replan_steps=5, seed=0)
+    assert rows[0]["per_trial"]["final_distance"] == direct.final_distance.tolist()
 
 
 def test_execute_and_model_error_shapes():
@@ -22,30 +108,34 @@ def test_execute_and_model_error_shapes():
     w = get_world("pointmaze")
     p = w.sample_problems(2, 4, seed=0)
     h = run(make_planner("cem", steps=2, samples=20, elites=4), p, 0)
-    out = execute(w, p.start, h.last.actions, p.goal)
-    assert out["true"].shape == (2, 5, 4) and out["success"].shape == (2,) and out["final_distance"].shape == (2,)
+    out = execute(w, p, h.last.actions)
+    assert out.true.shape == (2, 5, 4) and out.success.shape == (2,) and out.final_distance.shape == (2,)
     err = model_error(w, h)
     assert err.shape == (2, 5) and np.allclose(err[:, 0], 0, atol=1e-5)
 
 
-def test_mpc_runs():
-    _needs("pointmaze_mlp")
-    w = get_world("pointmaze")
-    p = w.sample_problems(2, 4, seed=1)
-    out = mpc(w, make_planner("grasp", steps=3), p, replan_every=2, seed=0)
-    assert out["true"].shape == (2, 5, 4) and out["actions"].shape == (2, 4, 2) and out["replans"] == 2
+def test_model_error_is_where_the_model_lies():
+    w = DriftWorld()
+    p = w.sample_problems(2, 5, seed=0)
+    h = run(_gd(5), p)
+    np.testing.assert_allclose(model_error(w, h), np.tile(w.drift * np.arange(6), (2, 1)), atol=1e-5)
 
 
-def test_wall_pixels_latent_execute():
+def test_wall_pixels_problems_carry_their_true_endpoints():
     _needs("wall_pixels_ae")
     w = get_world("wall_pixels")
     p = w.sample_problems(2, 5, seed=0)
+    true_start, true_goal = w.sample_pairs(2, 5, np.random.default_rng(0))
     assert p.start.shape == (2, w.state_dim)
+    np.testing.assert_array_equal(p.true_start, true_start)
+    np.testing.assert_array_equal(p.true_goal, true_goal)
     h = run(make_planner("gd", steps=2), p, 0)
-    out = execute(w, p.start, h.last.actions, p.goal)
-    assert out["true"].shape == (2, 6, 2)
+    np.testing.assert_array_equal(h.true_start, true_start)  # and the run keeps them
+    out = execute(w, p, h.last.actions)
+    assert out.true.shape == (2, 6, 2)
+    np.testing.assert_array_equal(out.true[:, 0], true_start)
     assert model_error(w, h).shape == (2, 6)
-    np.testing.assert_allclose(w.positions(p.start.numpy()), w.last_true[0], atol=1e-6)
+    assert np.abs(w.to_true(p.start.numpy()) - true_start).max() < 4.5  # decoding is an estimate, near the truth
 
 
 # -- bring your own model ---------------------------------------------------------------------------
@@ -96,8 +186,6 @@ def test_byo_patch_tokens_and_dtype_swap():
 
 
 def test_attach_truth_is_saved_with_the_history(tmp_path):
-    from graspviz.execute import attach_truth
-    from graspviz.history import History
     w = get_world("pointmaze")
     p = w.sample_problems(2, 4, seed=0)
     h = run(make_planner("grasp", steps=4), p, 0, stride=2)

@@ -11,11 +11,11 @@ import torch
 from torch.autograd.functional import jacobian
 
 import graspviz as gv
-from graspviz import metrics as M
-from graspviz.history import snapshots_equal
+from graspviz.core import metrics as M
+from graspviz.core.history import snapshots_equal
 from graspviz.planners.base import generator
 from graspviz.planners.grasp import Grasp, grasp_objective
-from graspviz.schedules import schedule
+from graspviz.core.schedules import schedule
 from helpers import MLP, Counting, wall_problem
 
 B, T, S, A = 3, 5, 3, 2
@@ -173,12 +173,12 @@ def test_noise_goes_to_the_states_only():
     a, info_a = on.update(problem, state)
     b, info_b = off.update(problem, state)
     torch.testing.assert_close(a.actions, b.actions, rtol=0, atol=0)
-    torch.testing.assert_close(info_a["extras"]["grad_actions"], info_b["extras"]["grad_actions"], rtol=0, atol=0)
+    torch.testing.assert_close(info_a.extras["grad_actions"], info_b.extras["grad_actions"], rtol=0, atol=0)
     diff = a.states - b.states
     xi = torch.randn(diff.shape, generator=generator(11, 1, diff.device), dtype=diff.dtype)
     torch.testing.assert_close(diff, sigma * xi, rtol=1e-9, atol=1e-12)
     assert abs(float(diff.std()) / sigma - 1) < 0.2
-    assert (info_a["sigma"], info_b["sigma"]) == (sigma, 0.0)
+    assert (info_a.sigma, info_b.sigma) == (sigma, 0.0)
 
 
 def test_each_iteration_draws_fresh_noise():
@@ -290,7 +290,7 @@ def test_update_info_and_state_are_consistent():
     s1, info = planner.update(problem, s0)
     assert isinstance(s1, Grasp.State) and s1.iteration == 1 and s1.opt_steps == 1
     assert s0.iteration == 0 and s0.opt_steps == 0  # the input state is not mutated
-    assert set(info["losses"]) == {M.LOSS_TOTAL, M.LOSS_DYNAMICS, M.LOSS_GOAL}
+    assert set(info.losses) == {M.LOSS_TOTAL, M.LOSS_DYNAMICS, M.LOSS_GOAL}
     # straight-line initial states from s_0 to g
     w = torch.arange(1, 6, dtype=torch.float32)[None, :, None] / 6
     torch.testing.assert_close(s0.states, (1 - w) * problem.start[:, None] + w * problem.goal[:, None])

@@ -12,8 +12,8 @@ import pytest
 import torch
 
 import graspviz as gv
-from graspviz import metrics as M
-from graspviz.history import FORMAT, VERSION, History, snapshots_equal
+from graspviz.core import metrics as M
+from graspviz.core.history import FORMAT, VERSION, History, snapshots_equal
 from helpers import fast_planner, histories_equal, wall_problem
 
 

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 import graspviz as gv
-from graspviz.errors import GraspvizError
-from graspviz.landscape import landscape
+from graspviz.core.errors import GraspvizError
+from graspviz.analysis.landscape import landscape
 from graspviz.planners.grasp import grasp_terms, shooting_loss
 
 WORLD = gv.get_world("wall")

@@ -6,7 +6,7 @@ import shutil
 import pytest
 import torch
 
-from graspviz.errors import GraspvizError
+from graspviz.core.errors import GraspvizError
 from graspviz.worlds import learned
 
 

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 import graspviz as gv
-from graspviz.worlds.model import WorldModel, as_world_model
+from graspviz.core.model import WorldModel, as_world_model
 from helpers import MLP, Counting, needs_cuda
 
 

@@ -14,8 +14,8 @@ import pytest
 import torch
 
 import graspviz as gv
-from graspviz import metrics as M
-from graspviz.history import History, snapshots_equal
+from graspviz.core import metrics as M
+from graspviz.core.history import History, snapshots_equal
 from helpers import CONTRACT_PLANNERS, FAST, family, fast_planner, histories_equal, needs_cuda, wall_problem
 
 B, T, S, A = 2, 6, 2, 2
@@ -123,7 +123,7 @@ def _check_state_device(name, dtype, device):
             if isinstance(v, torch.Tensor) and v.is_floating_point():
                 assert v.dtype == dtype and v.device.type == device, f.name
         state, info = planner.update(problem, state)
-        for key, v in info["losses"].items():
+        for key, v in info.losses.items():
             assert v.dtype == dtype and v.device.type == device and v.shape == (B,), key
 
 
@@ -154,7 +154,7 @@ def test_iterate_yields_the_snapshots_run_collects(name):
 @planners
 def test_replay_from_every_iteration_reproduces_the_next_snapshot(name):
     h, _ = _run(name, seed=5, extras=tuple(EXTRAS[family(name)]))
-    every = gv.planners.base.CHECKPOINT_EVERY
+    every = gv.planners.CHECKPOINT_EVERY
     assert sorted(h.checkpoints) == sorted({k for k in h.iterations if k % every == 0} | {h.last.iteration})
     h2, _ = _run(name, seed=5, extras=tuple(EXTRAS[family(name)]), checkpoints=2)  # replays between checkpoints
     assert sorted(h2.checkpoints) == sorted({k for k in h2.iterations if k % 2 == 0} | {h2.last.iteration})
@@ -306,7 +306,7 @@ def test_history_save_load_round_trip_is_exact(name, tmp_path):
 def test_history_round_trip_keeps_stop_reason_and_stride(name, tmp_path):
     problem = wall_problem(B, T)
     h = gv.run(fast_planner(name), problem, seed=0, stride=2, callback=lambda s: s.iteration >= 4)
-    assert h.iterations == [0, 2, 4] and h.stop_reason == "stopped by request at iteration 4"
+    assert h.iterations == [0, 2, 4] and h.stop_reason.message == "stopped by request at iteration 4"
     loaded = History.load(h.save(tmp_path / "x.npz"))
     histories_equal(h, loaded)
     assert loaded.meta["stride"] == 2
@@ -330,5 +330,5 @@ def test_batched_recording_matches_eager_recording(name):
 
 def test_a_batched_run_stopped_by_its_callback_keeps_what_came_before():
     h = gv.run(fast_planner("grasp"), wall_problem(B, T), batch_records=True, callback=lambda s: s.iteration == 2)
-    assert h.iterations == [0, 1, 2] and h.stop_reason == "stopped by request at iteration 2"
+    assert h.iterations == [0, 1, 2] and h.stop_reason.message == "stopped by request at iteration 2"
     assert sorted(h.checkpoints) == [0, 2]

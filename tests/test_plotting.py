@@ -7,8 +7,8 @@ import plotly.graph_objects as go
 import pytest
 
 import graspviz as gv
-from graspviz import metrics as M
-from graspviz.curves import grasp_schedule_curves
+from graspviz.core import metrics as M
+from graspviz.planners.grasp import schedule_curves as grasp_schedule_curves
 from graspviz.plotting import fig_gap, fig_landscape, fig_losses, fig_plan, fig_race, fig_schedules
 from graspviz.plotting.theme import PLANNER_COLORS, metric_name
 
@@ -140,7 +140,7 @@ def test_schedules():
 
 
 def test_landscape_figure(problem, grasp_hist):
-    from graspviz.landscape import landscape
+    from graspviz.analysis.landscape import landscape
     r = landscape(problem, grasp_hist, resolution=7)
     fig = fig_landscape(r)
     n = names(fig)
@@ -150,7 +150,7 @@ def test_landscape_figure(problem, grasp_hist):
 
 
 def test_race_figure(problem):
-    from graspviz.race import race
+    from graspviz.analysis.race import race
     r = race(WORLD, problem, planners=("gd", "cem"), steps=3, simulate=True)
     for name in ("gd", "cem"):
         rec = r["planners"][name]

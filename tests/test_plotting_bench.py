@@ -12,7 +12,7 @@ from graspviz.plotting.theme import PLANNER_COLORS
 
 
 def _row(planner, label, T, k, n, t, mpc=None, world="wall"):
-    from graspviz.evaluate import wilson
+    from graspviz.analysis.evaluate import wilson
     lo, hi = wilson(k, n)
     return dict(world=world, planner=planner, label=label, horizon=T, trials=n, successes=k, success_rate=k / n,
                 ci_low=lo, ci_high=hi, median_time_to_success_s=t, mpc=mpc)
@@ -73,10 +73,11 @@ def test_several_worlds_name_the_world_and_empty_rows_say_so():
 
 
 def test_real_rows_from_the_benchmark():
-    from graspviz import evaluate as E
+    from graspviz.analysis import evaluate as E
+    from graspviz.analysis.report import to_json
     rows = E.evaluate("wall", ["cem", "gd"], [4, 6], 2, progress=False, check_every=1,
                       settings={"cem": dict(steps=1, samples=8, elites=2), "gd": dict(steps=2)})
-    fig = fig_bench(json.loads(E.to_json(rows)))  # as read back from a results file
+    fig = fig_bench(json.loads(to_json(rows)))  # as read back from a results file
     assert [t.name for t in fig.data if t.showlegend is not False] == ["CEM", "GD shooting"]
     assert list(fig.data[0].y) == [100 * r["success_rate"] for r in rows if r["planner"] == "cem"]
 

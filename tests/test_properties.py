@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import graspviz as gv
-from graspviz.history import History, snapshots_equal
+from graspviz.core.history import History, snapshots_equal
 from graspviz.planners.grasp import grasp_objective
-from graspviz.schedules import KINDS, schedule
+from graspviz.core.schedules import KINDS, schedule
 from helpers import MLP, FAST, fast_planner, histories_equal
 
 FEW = settings(max_examples=40, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])

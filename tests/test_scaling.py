@@ -1,4 +1,4 @@
-"""Time per iteration and memory vs horizon and batch (graspviz.scaling), on tiny sizes.
+"""Time per iteration and memory vs horizon and batch (graspviz.analysis.scaling), on tiny sizes.
 
 No speed assertions here (those live in the benchmark); structure only: GRASP makes ONE model
 call per iteration, GD one per time step, and the memory measure grows with T and B.
@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import graspviz as gv
-from graspviz import scaling as S
+from graspviz.analysis import scaling as S
 from helpers import assert_one_line, needs_cuda
 
 TINY = dict(S=4, A=2, hidden=8, iters=1, warmup=0)

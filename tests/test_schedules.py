@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from graspviz.errors import GraspvizError
-from graspviz.schedules import KINDS, schedule, schedule_values
+from graspviz.core.errors import GraspvizError
+from graspviz.core.schedules import KINDS, schedule, schedule_values
 
 ENDS = [(1.0, 0.0), (0.0, 2.5), (0.3, 0.1), (0.1, 0.3), (-2.0, 3.0), (5.0, 5.0), (1e-3, 1e3)]
 

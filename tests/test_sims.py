@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 
-from graspviz.errors import GraspvizError
+from graspviz.core.errors import GraspvizError
 from graspviz.worlds import WORLDS, get_world
 
 

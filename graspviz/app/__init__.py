@@ -8,7 +8,7 @@ In JupyterLab::
 From a script served by ``panel serve``: ``from graspviz.app import servable; servable()``.
 
 Each browser session gets its own :class:`~graspviz.app.state.AppState` (``pn.serve`` with a function).
-Panel is imported lazily (``graspviz.app.cli`` is loaded by every ``graspviz`` command); importing
+Panel is imported lazily (``graspviz serve`` imports this module); importing
 ``create_app`` / ``serve`` / ``AppState`` loads it and calls ``pn.extension("plotly", inline=True)``
 (inline JS, so the app also renders in offline JupyterLab).
 """
@@ -59,7 +59,7 @@ def _check_server_args(port, address, origins) -> None:
     """One-line :class:`GraspvizError` for a port, address or websocket origin the server cannot use."""
     import socket
 
-    from graspviz.errors import GraspvizError
+    from graspviz.core.errors import GraspvizError
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
         raise GraspvizError(f"port must be an integer in 0..65535; got {port!r}")
     if not isinstance(address, str) or not address.strip() or any(c.isspace() for c in address):
@@ -81,7 +81,7 @@ def serve(port: int = 5006, address: str = "127.0.0.1", show: bool = False, **kw
     Bad arguments and a port that cannot be bound raise :class:`~graspviz.GraspvizError` (one line)."""
     import panel as pn
 
-    from graspviz.errors import GraspvizError
+    from graspviz.core.errors import GraspvizError
 
     from . import layout  # noqa: F401  (pn.extension)
     origins = kw.pop("websocket_origin", None) or list(dict.fromkeys([f"{address}:{port}", f"localhost:{port}",

@@ -15,7 +15,7 @@ import panel as pn
 
 import graspviz as gv
 
-from ..notebook import inline_panel_css
+from .inline_css import inline_panel_css
 from .state import MAX_IMPORT_BYTES, PLANNER_CHOICES, AppState
 
 pn.extension("plotly", inline=True)  # at app import: inline JS works in offline JupyterLab

@@ -15,9 +15,9 @@ from pathlib import Path
 import param
 
 import graspviz as gv
-from graspviz.config import knobs
-from graspviz.errors import GraspvizError
-from graspviz.history import History
+from graspviz.core.config import knobs
+from graspviz.core.errors import GraspvizError
+from graspviz.core.history import History
 
 #: benchmark results shipped with the source tree (``graspviz bench --json``), shown in the Benchmarks tab
 RESULTS_DIR = Path(gv.__file__).resolve().parents[1] / "docs" / "results"
@@ -74,7 +74,7 @@ class AppState(param.Parameterized):
 
     def apply_defaults(self):
         """Config values = the planner's defaults with the world's suggested settings."""
-        self.config = gv.planner_config(self.planner, self.world).to_dict()
+        self.config = self.world_obj.config_for(self.planner).to_dict()
 
     @param.depends("world", watch=True)
     def _on_world(self):
@@ -122,10 +122,11 @@ class AppState(param.Parameterized):
         self.message = ""
 
     def _after_run(self, hist: History):
-        if hist.stop_reason and hist.stop_reason.startswith("stopped by request"):  # the Stop button
-            self._notice(f"{hist.stop_reason}; iterations {hist[0].iteration}..{hist.last.iteration} are kept", "info")
-        elif hist.stop_reason:
-            self.message_kind, self.message = "warning", hist.stop_reason
+        stop = hist.stop_reason
+        if stop is not None and stop.requested:  # the Stop button
+            self._notice(f"{stop}; iterations {hist[0].iteration}..{hist.last.iteration} are kept", "info")
+        elif stop is not None:
+            self.message_kind, self.message = "warning", stop.message
 
     # -- planning --------------------------------------------------------------------------------------
     def run(self, steps: int | None = None, callback=None) -> bool:
@@ -151,8 +152,7 @@ class AppState(param.Parameterized):
                                   batch_records=True)  # progress and Stop may lag by ~0.25 s
                 self.progress = 100
                 if not len(hist):  # the model failed before anything was recorded: keep the earlier run
-                    why = (hist.stop_reason or "the run recorded no snapshots").replace(
-                        "after iteration None", "before any iteration was recorded")
+                    why = hist.stop_reason.message if hist.stop_reason else "the run recorded no snapshots"
                     raise GraspvizError(f"{why}; the previous run is kept")
                 self.fork_history = None
                 self._set_history(hist)
@@ -177,28 +177,13 @@ class AppState(param.Parameterized):
                         return False
                     if n <= 0:
                         return True
-                h = self.history
-                last = h.last.iteration
-                if last not in h.checkpoints:
-                    raise GraspvizError(f"no checkpoint at iteration {last}; press Run")
-                planner = gv.make_planner(self.planner, dict(self.config))
-                problem = self.problem()
-                state = planner.restore(h.checkpoints[last], problem)
+                from graspviz.planners import resume
                 import warnings
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", RuntimeWarning)
-                    more = gv.run(planner, problem, seed=self.seed, steps=n, state=state, stride=1)
-                wall0 = h.last.wall_time
-                import dataclasses
-                new = History(**{f.name: getattr(h, f.name) for f in dataclasses.fields(h)})
-                new.snapshots = list(h.snapshots) + [dataclasses.replace(s, wall_time=s.wall_time + wall0)
-                                                     for s in more.snapshots[1:]]
-                new.checkpoints = {**h.checkpoints, **{k: v for k, v in more.checkpoints.items() if k != last}}
-                if more.stop_reason:  # failed before its first record: gv.run cannot name the iteration
-                    more.stop_reason = more.stop_reason.replace("iteration None", f"iteration {last}")
-                new.stop_reason = more.stop_reason
+                    new = resume(self.history, self.problem(), n)
                 self._set_history(new)
-                self._after_run(more)
+                self._after_run(new)
                 return True
             except (Exception, KeyboardInterrupt) as e:
                 return self._error(e)
@@ -276,7 +261,7 @@ class AppState(param.Parameterized):
 
     def compare(self, planners=("gd", "cem", "grasp", "collocation"), steps=None, callback=None) -> bool:
         """Race several planners on the current problems (``graspviz.race.race``)."""
-        from graspviz.race import race
+        from graspviz.analysis.race import race
         with self._lock:
             try:
                 self.clear_message()
@@ -294,8 +279,8 @@ class AppState(param.Parameterized):
 
     def compute_landscape(self, directions: str = "pca", resolution: int = 31, callback=None) -> bool:
         """Loss slices around the iterate at the cursor (``graspviz.landscape.landscape``)."""
-        from graspviz.landscape import landscape
-        from graspviz.planners.base import problem_of
+        from graspviz.analysis.landscape import landscape
+        from graspviz.worlds import problem_of
         with self._lock:
             try:
                 self.clear_message()
@@ -370,7 +355,7 @@ class AppState(param.Parameterized):
 
     def bench_figure(self, name: str):
         """``fig_bench`` of one shipped result (a name from :meth:`bench_results`)."""
-        from graspviz.evaluate import from_json
+        from graspviz.analysis.report import from_json
         from graspviz.plotting.bench import fig_bench
         from graspviz.plotting.theme import empty_figure
         if name not in self.bench_results():
@@ -397,9 +382,9 @@ class AppState(param.Parameterized):
         if self.race_result is not None and "race" in which:
             out["race"] = fig_race(self.race_result)
         if "schedules" in which and "sigma_schedule" in self.config:
-            from graspviz.curves import grasp_schedule_curves
+            from graspviz.planners.grasp import schedule_curves
             from graspviz.plotting import fig_schedules
-            out["schedules"] = fig_schedules(**grasp_schedule_curves(self.planner_cfg()), planner=self.planner)
+            out["schedules"] = fig_schedules(**schedule_curves(self.planner_cfg()), planner=self.planner)
         if "landscape" in which and self.landscape_result is not None:
             from graspviz.plotting import fig_landscape
             out["landscape"] = fig_landscape(self.landscape_result)
@@ -428,12 +413,13 @@ class AppState(param.Parameterized):
         layout = w.layout() if w is not None else None
         start, goal = np.asarray(h.start), np.asarray(h.goal)
         true = None
-        if w is not None and type(w).simulate is not gv.World.simulate:  # a separate simulator
+        if w is not None and w.simulator:  # a separate simulator
             key = (id(h), snap.iteration, b)
             cache = self.__dict__.setdefault("_true_cache", {})
             if key not in cache:
                 cache.clear()
-                cache[key] = np.asarray(w.simulate(start[b:b + 1], np.array(snap.actions[b:b + 1])))
+                from graspviz.analysis.execute import true_endpoints
+                cache[key] = np.asarray(w.simulate(true_endpoints(w, h)[0][b:b + 1], np.array(snap.actions[b:b + 1])))
             tb = cache[key]
             true = np.full((B, *tb.shape[1:]), np.nan)
             true[b] = tb[0]
@@ -441,8 +427,8 @@ class AppState(param.Parameterized):
         model = self._problem.model if getattr(self, "_problem_key", (None,))[0] == h.world else None
         if w is not None and model is not None and getattr(model, "decode", None) is not None:
             frames_v, frames_t = self._frames(w, model, snap, b, start, true)
-        pos = getattr(w, "positions", None)
-        if callable(pos):  # planner states -> layout coordinates (learned latent worlds)
+        if w is not None and w.latent:  # planner states -> layout coordinates (learned latent worlds)
+            pos = w.to_true
             snap = dataclasses.replace(snap, rollout=pos(snap.rollout),
                                        states=None if snap.states is None else pos(snap.states))
             start, goal = pos(start), pos(goal)

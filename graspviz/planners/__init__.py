@@ -1,38 +1,13 @@
-"""Planners on one contract (``init`` / ``update`` over frozen state) and their registry."""
+"""Planners on one contract (``init`` / ``update`` over frozen state), their registry and the driver loop."""
 
-from __future__ import annotations
-
-from ..errors import GraspvizError
-from .base import Planner, State, fork, iterate, replay, run
+from .base import Capture, Planner, State, generator
 from .cem import CEM
 from .gd import GD
 from .grasp import Collocation, Grasp, grasp_objective
+from .loop import CHECKPOINT_EVERY, Step, fork, iterate, replay, resume, run, steps
 from .mppi import MPPI
+from .registry import ABLATIONS, NAMES, PLANNERS, check_name, family, make_planner, planner_class
 
-PLANNERS: dict[str, type[Planner]] = {p.name: p for p in (Grasp, GD, CEM, MPPI, Collocation)}
-
-#: GRASP's ablations, each one ingredient switched off (used by the benchmark and the app).
-ABLATIONS = {
-    "grasp-no-noise": dict(noise=False),
-    "grasp-no-stopgrad": dict(stop_grad=False),
-    "grasp-no-goal": dict(goal_term=False),
-    "grasp-no-sync": dict(sync=False),
-}
-
-
-def planner_class(name: str) -> type[Planner]:
-    if name not in PLANNERS:
-        raise GraspvizError(f"unknown planner {name!r}; expected one of: {', '.join(PLANNERS)}")
-    return PLANNERS[name]
-
-
-def make_planner(name: str, config=None, **overrides) -> Planner:
-    """A planner by registry name (or ablation name), with a config (object or dict) and overrides."""
-    if name in ABLATIONS:
-        base = Grasp(config)
-        return Grasp(base.config.replace(**{**ABLATIONS[name], **overrides}))
-    return planner_class(name)(config, **overrides)
-
-
-__all__ = ["Planner", "State", "PLANNERS", "ABLATIONS", "make_planner", "planner_class", "run", "iterate", "fork",
-           "replay", "Grasp", "GD", "CEM", "MPPI", "Collocation", "grasp_objective"]
+__all__ = ["Planner", "State", "Capture", "generator", "PLANNERS", "ABLATIONS", "NAMES", "make_planner",
+           "planner_class", "check_name", "family", "steps", "Step", "run", "iterate", "fork", "resume", "replay",
+           "CHECKPOINT_EVERY", "Grasp", "GD", "CEM", "MPPI", "Collocation", "grasp_objective"]

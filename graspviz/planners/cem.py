@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 import torch
 
-from .. import metrics as M
-from ..config import Config, knob
-from ..types import Problem
+from ..core import metrics as M
+from ..core.config import Config, knob
+from ..core.errors import GraspvizError
+from ..core.types import Problem, UpdateInfo
 from .base import Planner, State, generator
 
 
@@ -66,14 +67,13 @@ class CEM(Planner):
     def init(self, problem: Problem, seed: int = 0, warm_start=None) -> SamplerState:
         c = self.config
         if c.elites > c.samples:
-            from ..errors import GraspvizError
             raise GraspvizError(f"CEMConfig.elites must be <= samples ({c.samples}); got {c.elites}")
         a = self.init_actions(problem, warm_start)
         std = (c.init_std * _scale(problem)).expand_as(a).clone()
         return SamplerState(iteration=0, seed=int(seed), actions=a, std=std)
 
     @torch.no_grad()
-    def update(self, problem: Problem, state: SamplerState) -> tuple[SamplerState, dict]:
+    def update(self, problem: Problem, state: SamplerState) -> tuple[SamplerState, UpdateInfo]:
         c = self.config
         samples = draw(problem, state, c.samples)  # (B, K, T, A)
         cost = sample_costs(problem, samples)  # (B, K)
@@ -81,5 +81,6 @@ class CEM(Planner):
         elite = samples.gather(1, idx[:, :, None, None].expand(-1, -1, *samples.shape[2:]))  # (B, E, T, A)
         mu = elite.mean(1)
         std = (elite.std(1) if c.elites > 1 else torch.zeros_like(mu)).clamp_min(c.min_std)
-        info = dict(losses={M.LOSS_SHOOTING: cost.min(1).values}, extras={"population": samples, "population_cost": cost})
+        info = UpdateInfo(losses={M.LOSS_SHOOTING: cost.min(1).values},
+                          extras={"population": samples, "population_cost": cost})
         return SamplerState(iteration=state.iteration + 1, seed=state.seed, actions=mu, std=std), info

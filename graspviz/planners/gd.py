@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 import torch
 
-from .. import metrics as M
-from ..config import Config, knob
-from ..optim import AdamMoments, adam_step, sgd_step
-from ..types import Problem
+from ..core import metrics as M
+from ..core.config import Config, knob
+from ..core.optim import AdamMoments, adam_step, sgd_step
+from ..core.types import Problem, UpdateInfo
 from .base import Planner, State, generator
 from .grasp import shooting_loss
 
@@ -46,7 +46,7 @@ class GD(Planner):
         a = self.init_actions(problem, warm_start)
         return GDState(iteration=0, seed=int(seed), actions=a, m=torch.zeros_like(a), v=torch.zeros_like(a), opt_steps=0)
 
-    def update(self, problem: Problem, state: GDState) -> tuple[GDState, dict]:
+    def update(self, problem: Problem, state: GDState) -> tuple[GDState, UpdateInfo]:
         c, m = self.config, problem.model
         a = state.actions.detach().requires_grad_(True)
         loss = shooting_loss(m, problem.start, a, problem.goal)  # (B,)
@@ -62,5 +62,5 @@ class GD(Planner):
                 gen = generator(state.seed, k, a.device)
                 new = new + c.action_noise * torch.randn(a.shape, generator=gen, device=a.device, dtype=a.dtype)
             new = m.clip(new)
-        info = dict(losses={M.LOSS_SHOOTING: loss.detach()}, extras={"grad_actions": g})
+        info = UpdateInfo(losses={M.LOSS_SHOOTING: loss.detach()}, extras={"grad_actions": g})
         return GDState(iteration=k, seed=state.seed, actions=new, m=mom.m, v=mom.v, opt_steps=t), info

@@ -20,18 +20,21 @@ virtual states are never reset). Switches turn each ingredient off; all off is p
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import torch
 
-from .. import metrics as M
-from ..config import Config, knob
-from ..errors import GraspvizError
-from ..optim import AdamMoments, adam_step
-from ..schedules import KINDS, schedule
-from ..types import Problem, Snapshot
-from ..worlds.model import WorldModel, as_world_model
-from .base import Planner, State, generator
+import numpy as np
+
+from ..core import metrics as M
+from ..core.config import Config, knob
+from ..core.errors import GraspvizError
+from ..core.model import WorldModel, as_world_model
+from ..core.optim import AdamMoments, adam_step
+from ..core.schedules import KINDS, schedule
+from ..core.types import Problem, Snapshot, UpdateInfo
+from .base import Capture, Planner, State, generator
 
 
 @dataclass(frozen=True)
@@ -87,15 +90,21 @@ def _model(model, states, actions) -> WorldModel:
                           device=states.device, dtype=states.dtype, validate=False)
 
 
-def grasp_terms(model: WorldModel, s0, states, actions, goal, stop_grad: bool = True):
+def predict_batched(model: WorldModel, inputs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+    """All T one-step predictions in ONE model call: inputs (B, T, S) = s_0..s_{T-1}, actions (B, T, A) -> (B, T, S)."""
+    return model.predict(model.windows(inputs), actions)
+
+
+def grasp_terms(model: WorldModel, s0, states, actions, goal, stop_grad: bool = True, predict=predict_batched):
     """Per-problem terms of the lifted objective.
 
     s0 (B, S), states (B, T-1, S), actions (B, T, A), goal (B, S) ->
     (dynamics (B,), goal (B,), predictions (B, T, S), gap (B, T)).
+    ``predict(model, inputs, actions)`` computes the one-step predictions (default: one batched call).
     """
     traj = torch.cat([s0[:, None], states, goal[:, None]], 1)  # (B, T+1, S): s_0, s_1..s_{T-1}, g
     inputs = traj[:, :-1].detach() if stop_grad else traj[:, :-1]  # (B, T, S) the model's state inputs
-    pred = model.predict(model.windows(inputs), actions)  # (B, T, S): ONE model call
+    pred = predict(model, inputs, actions)  # (B, T, S)
     err = pred - traj[:, 1:]
     dyn = err.square().sum((1, 2))
     goal_err = (pred - goal[:, None]).square().sum((1, 2))
@@ -151,12 +160,15 @@ class Grasp(Planner):
         return GraspState(iteration=0, seed=int(seed), actions=actions, states=states, m_s=z(states), v_s=z(states),
                           m_a=z(actions), v_a=z(actions), opt_steps=0)
 
-    def update(self, problem: Problem, state: GraspState) -> tuple[GraspState, dict]:
+    #: how the T one-step predictions are computed (one batched call; the micro-benchmark swaps in a loop)
+    predict = staticmethod(predict_batched)
+
+    def update(self, problem: Problem, state: GraspState) -> tuple[GraspState, UpdateInfo]:
         c, m = self.config, problem.model
         sigma, gamma = self.schedules(state.iteration)
         x = state.states.detach().requires_grad_(True)
         a = state.actions.detach().requires_grad_(True)
-        dyn, goal_err, _, _ = grasp_terms(m, problem.start, x, a, problem.goal, c.stop_grad)
+        dyn, goal_err, _, _ = grasp_terms(m, problem.start, x, a, problem.goal, c.stop_grad, self.predict)
         total = dyn + gamma * goal_err  # (B,)
         # sum over problems: each problem's update is independent of the batch size
         gx, ga = torch.autograd.grad(total.sum(), [x, a], allow_unused=True)
@@ -182,9 +194,9 @@ class Grasp(Planner):
                                      torch.zeros_like(v_a), 0)
         new = GraspState(iteration=k, seed=state.seed, actions=new_a, states=new_x, m_s=m_s, v_s=v_s,
                          m_a=m_a, v_a=v_a, opt_steps=t)
-        info = dict(losses={M.LOSS_TOTAL: total.detach(), M.LOSS_DYNAMICS: dyn.detach(), M.LOSS_GOAL: goal_err.detach()},
-                    synced=synced, sigma=sigma, gamma=gamma,
-                    extras={"grad_states": gx.detach(), "grad_actions": ga.detach()})
+        info = UpdateInfo(losses={M.LOSS_TOTAL: total.detach(), M.LOSS_DYNAMICS: dyn.detach(),
+                                  M.LOSS_GOAL: goal_err.detach()}, synced=synced, sigma=sigma, gamma=gamma,
+                          extras={"grad_states": gx.detach(), "grad_actions": ga.detach()})
         return new, info
 
     def _sync(self, problem: Problem, actions: torch.Tensor) -> torch.Tensor:
@@ -200,31 +212,32 @@ class Grasp(Planner):
                 a = m.clip(a)
         return a.detach()
 
-    def capture(self, state: GraspState, info: dict, extras=()) -> dict:
+    def capture(self, state: GraspState, info: UpdateInfo | None, extras=()) -> Capture:
         k, c = state.iteration, self.config
-        # iterate k was produced by update k-1: report the settings that update used
-        sigma, gamma = (info["sigma"], info["gamma"]) if "sigma" in info else self.schedules(max(k - 1, 0))
-        synced = info["synced"] if "synced" in info else bool(c.sync and k > 0 and k % c.sync_every == 0)
-        return dict(super().capture(state, info, extras), states=state.states, sigma=sigma, gamma=gamma,
-                    synced=bool(synced))
+        if info is None:  # a starting or restored state: iterate k was produced by update k-1 with these settings
+            (sigma, gamma), synced = self.schedules(max(k - 1, 0)), bool(c.sync and k > 0 and k % c.sync_every == 0)
+        else:
+            sigma, gamma, synced = info.sigma, info.gamma, info.synced
+        return dataclasses.replace(super().capture(state, info, extras), states=state.states, sigma=sigma, gamma=gamma,
+                                   synced=synced)
 
-    def measure(self, problem: Problem, captures: list) -> list:
+    def measure(self, problem: Problem, captures: list[Capture]) -> list[Snapshot]:
         """Lifted terms and rollouts of K captured iterates, each from one batched evaluation."""
         m, K, B = problem.model, len(captures), problem.batch
         s0, goal = problem.start.repeat(K, 1), problem.goal.repeat(K, 1)
-        acts = torch.cat([c["actions"] for c in captures])
+        acts = torch.cat([c.actions for c in captures])
         with torch.no_grad():
-            dyn, goal_err, _, gap = grasp_terms(m, s0, torch.cat([c["states"] for c in captures]), acts, goal, True)
+            dyn, goal_err, _, gap = grasp_terms(m, s0, torch.cat([c.states for c in captures]), acts, goal, True)
             roll = m.rollout(s0, acts)  # (K * B, T+1, S)
             d = (roll[:, -1] - goal).norm(dim=-1)
         out = []
         for i, c in enumerate(captures):
             sl = slice(i * B, (i + 1) * B)
-            losses = {M.LOSS_TOTAL: dyn[sl] + c["gamma"] * goal_err[sl], M.LOSS_DYNAMICS: dyn[sl],
+            losses = {M.LOSS_TOTAL: dyn[sl] + c.gamma * goal_err[sl], M.LOSS_DYNAMICS: dyn[sl],
                       M.LOSS_GOAL: goal_err[sl], M.LOSS_SHOOTING: d[sl].square()}
-            out.append(Snapshot.make(iteration=c["iteration"], actions=c["actions"], states=c["states"], rollout=roll[sl],
-                                     gap=gap[sl], goal_distance=d[sl], losses=losses, sigma=c["sigma"], gamma=c["gamma"],
-                                     synced=c["synced"], extras=c["extras"]))
+            out.append(Snapshot.make(iteration=c.iteration, actions=c.actions, states=c.states, rollout=roll[sl],
+                                     gap=gap[sl], goal_distance=d[sl], losses=losses, sigma=c.sigma, gamma=c.gamma,
+                                     synced=c.synced, extras=c.extras))
         return out
 
 
@@ -249,3 +262,19 @@ class Collocation(Grasp):
     name = "collocation"
     label = "Collocation"
     Config = CollocationConfig
+
+
+def schedule_curves(config, steps: int | None = None) -> dict:
+    """GRASP's schedules before any run: (sigma_k, gamma_k) for updates k = 0..steps-1 and the iterations
+    after which a sync runs.
+
+    ``config`` is a GRASP (ablation, collocation) config or dict. Returns ``dict(sigmas (steps,),
+    gammas (steps,), sync_iterations [k ...])``; the k-th values are those update k uses, and a sync
+    runs at the end of the update that produces iterate k.
+    """
+    planner = Grasp(config.to_dict() if hasattr(config, "to_dict") else dict(config))
+    c = planner.config
+    steps = c.steps if steps is None else int(steps)
+    pairs = [planner.schedules(k) for k in range(steps)]
+    return dict(sigmas=np.array([p[0] for p in pairs], dtype=float), gammas=np.array([p[1] for p in pairs], dtype=float),
+                sync_iterations=[k for k in range(1, steps + 1) if k % c.sync_every == 0] if c.sync else [])

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import torch
 
-from .. import metrics as M
-from ..config import Config, knob
-from ..types import Problem
+from ..core import metrics as M
+from ..core.config import Config, knob
+from ..core.types import Problem, UpdateInfo
 from .base import Planner
 from .cem import SamplerState, _scale, draw, sample_costs
 
@@ -41,11 +41,12 @@ class MPPI(Planner):
         return SamplerState(iteration=0, seed=int(seed), actions=a, std=std)
 
     @torch.no_grad()
-    def update(self, problem: Problem, state: SamplerState) -> tuple[SamplerState, dict]:
+    def update(self, problem: Problem, state: SamplerState) -> tuple[SamplerState, UpdateInfo]:
         c = self.config
         samples = draw(problem, state, c.samples)  # (B, K, T, A)
         cost = sample_costs(problem, samples)  # (B, K)
         w = torch.softmax(-(cost - cost.min(1, keepdim=True).values) / c.temperature, dim=1)  # (B, K)
         mu = problem.model.clip((w[:, :, None, None] * samples).sum(1))
-        info = dict(losses={M.LOSS_SHOOTING: cost.min(1).values}, extras={"population": samples, "population_cost": cost})
+        info = UpdateInfo(losses={M.LOSS_SHOOTING: cost.min(1).values},
+                          extras={"population": samples, "population_cost": cost})
         return SamplerState(iteration=state.iteration + 1, seed=state.seed, actions=mu, std=state.std * c.std_decay), info

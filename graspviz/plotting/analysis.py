@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .. import metrics as M
+from ..core import metrics as M
 from .theme import base_layout, log_ticks, planner_color
 
 SHOOTING_SURFACE = f"{M.LOSS_SHOOTING} over actions"
@@ -18,7 +18,7 @@ SUCCESS_TRUE = "success (simulator)"
 
 
 def fig_landscape(result: dict, log: bool = True) -> go.Figure:
-    """The shooting-loss and lifted-loss slices of :func:`graspviz.landscape.landscape` side by side,
+    """The shooting-loss and lifted-loss slices of :func:`graspviz.analysis.landscape.landscape` side by side,
     with the current iterate and the projected path of recorded iterates."""
     a, bta = result["alphas"], result["betas"]
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.14,

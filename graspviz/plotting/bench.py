@@ -1,6 +1,6 @@
 """The comparison benchmark's figure: success rate (95% Wilson CI) and median time-to-success vs horizon.
 
-Pure: a list of result rows (:func:`graspviz.evaluate.evaluate` / ``from_json``; plain dicts) in,
+Pure: a list of result rows (:func:`graspviz.analysis.evaluate.evaluate` / ``from_json``; plain dicts) in,
 a Plotly figure out. One colour per planner (:data:`~graspviz.plotting.theme.PLANNER_COLORS`);
 MPC rows are drawn dashed, open-loop rows solid, so one figure can hold both modes.
 """

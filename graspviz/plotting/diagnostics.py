@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .. import metrics as M
+from ..core import metrics as M
 from .theme import PART_COLORS, base_layout, branch_dash, empty_figure, log_ticks, metric_name, planner_color
 
 GAP_HEATMAP = "gap ||F(s_t, a_t) - s_{t+1}||"
@@ -119,7 +119,7 @@ GAMMA_NAME = M.GOAL_WEIGHT
 def fig_schedules(sigmas, gammas, sync_iterations=(), planner: str = "grasp") -> go.Figure:
     """The noise scale sigma_k and goal weight gamma_k against k, sync iterations marked.
 
-    Inputs are plain sequences (see :func:`graspviz.curves.grasp_schedule_curves`), so the schedules
+    Inputs are plain sequences (see :func:`graspviz.planners.grasp.schedule_curves`), so the schedules
     can be drawn from a config before any run; ``planner`` picks the line colour.
     """
     color = planner_color(planner)

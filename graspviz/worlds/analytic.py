@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..core.model import WorldModel
 from .base import World
-from .model import WorldModel
 
 
 class WallDynamics(nn.Module):

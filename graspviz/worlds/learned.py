@@ -23,17 +23,15 @@ from pathlib import Path
 import torch
 from torch import nn
 
-import graspviz
-
-from ..errors import GraspvizError
-from .model import WorldModel
+from ..core.errors import GraspvizError
+from ..core.model import WorldModel
 
 DEFAULT_MODELS = {"pointmaze": "pointmaze_mlp", "pusht": "pusht_mlp", "wall_pixels": "wall_pixels_ae"}
 
 
 def assets_dir() -> Path:
     env = os.environ.get("GRASPVIZ_ASSETS")
-    return Path(env) if env else Path(graspviz.__file__).parents[1] / "assets"
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "assets"
 
 
 def manifest_path() -> Path:

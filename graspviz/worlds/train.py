@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..errors import GraspvizError
+from ..core.errors import GraspvizError
 from . import learned
 
 EPISODE_LEN = {"pointmaze": 20, "pusht": 20, "wall_pixels": 20}
@@ -183,13 +183,13 @@ def evaluate_model(world, module, n=64, seed=12345, horizon=10) -> dict:
                 return module.encode(f32(render_batch(xy.numpy())))
             z0 = enc(st[:, 0])
             one = module.step(enc(st[:, :-1].reshape(-1, 2)), f32(ac.reshape(-1, 2)))
-            pos1 = torch.tensor(w.decode_positions(one.numpy()))
+            pos1 = torch.tensor(w.to_true(one.numpy()))
             e1 = (pos1 - st[:, 1:].reshape(-1, 2)).norm(dim=-1).mean().item()
             z = z0
             for t in range(horizon):
                 z = module.step(z, f32(ac[:, t]))
-            eT = (torch.tensor(w.decode_positions(z.numpy())) - st[:, -1]).norm(dim=-1).mean().item()
-            er = (torch.tensor(w.decode_positions(z0.numpy())) - st[:, 0]).norm(dim=-1).mean().item()
+            eT = (torch.tensor(w.to_true(z.numpy())) - st[:, -1]).norm(dim=-1).mean().item()
+            er = (torch.tensor(w.to_true(z0.numpy())) - st[:, 0]).norm(dim=-1).mean().item()
             return {"one_step_error": e1, f"{horizon}_step_error": eT, "reconstruction_error": er,
                     "units": "px (dot position decoded from the predicted latent)", "episodes": n}
         pos = slice(0, 2) if world == "pointmaze" else slice(0, 4)

@@ -27,7 +27,7 @@ expect = pytest.importorskip("playwright.sync_api").expect
 
 import graspviz.app as gapp  # noqa: E402
 from graspviz import cli  # noqa: E402
-from graspviz.errors import GraspvizError  # noqa: E402
+from graspviz.core.errors import GraspvizError  # noqa: E402
 
 
 def free_port() -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...errors import GraspvizError
+from ...core.errors import GraspvizError
 
 
 def learned_model(world_name: str):

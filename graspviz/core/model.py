@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import torch
 
-from ..errors import GraspvizError, expect
+from .errors import GraspvizError, expect
 
 
 def _shape(x) -> str:

@@ -4,6 +4,8 @@ File format (``.npz``, loaded with ``allow_pickle=False``): arrays for the probl
 snapshot fields and the checkpoints, plus one ``__meta__`` entry holding UTF-8 JSON (format version,
 planner, config, seed, scalar snapshot fields, stop reason). Nothing in it can execute code.
 Writes go to a temporary file that is then renamed, so a run file is never left half-written.
+Version 2 stores the stop reason as ``{kind, iteration, message}`` and, for latent worlds, the
+simulator's start and goal; version 1 files are still read.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from .errors import GraspvizError
-from .types import Snapshot
+from .types import Snapshot, StopKind, StopReason
 
 FORMAT = "graspviz-history"
-VERSION = 1
+VERSION = 2
+READABLE_VERSIONS = (1, 2)
 #: Files larger than this are refused on load unless ``max_bytes`` says otherwise.
 MAX_FILE_BYTES = 1 << 30
 
@@ -29,12 +32,14 @@ _ARRAYS = ("actions", "rollout", "goal_distance", "states", "gap")
 _SCALARS = ("iteration", "sigma", "gamma", "synced", "wall_time", "step_ms")
 
 
-@dataclass
+@dataclass(frozen=True)
 class History:
-    """Snapshots of one run plus what is needed to replay or fork it.
+    """Snapshots of one run plus what is needed to replay or fork it (immutable once built).
 
     ``checkpoints`` maps an iteration to the planner's full state there (host-side arrays), so
-    :func:`graspviz.fork` can continue from it. ``stop_reason`` is None for a run that finished.
+    :func:`graspviz.fork` can continue from it. ``stop_reason`` is None for a run that finished,
+    else a :class:`~graspviz.core.types.StopReason`. ``true_start`` / ``true_goal``: the simulator's
+    states of the problems when the planner's states are latents (else None).
     """
 
     planner: str
@@ -45,10 +50,15 @@ class History:
     goal: np.ndarray  # (B, S)
     world: str | None = None
     model: str = ""
-    snapshots: list = field(default_factory=list)
+    snapshots: tuple = ()
     checkpoints: dict = field(default_factory=dict)
-    stop_reason: str | None = None
+    stop_reason: StopReason | None = None
     meta: dict = field(default_factory=dict)
+    true_start: np.ndarray | None = None  # (B, S_true)
+    true_goal: np.ndarray | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "snapshots", tuple(self.snapshots))
 
     # -- access -------------------------------------------------------------------------------------
     def __len__(self):
@@ -78,7 +88,7 @@ class History:
         return best
 
     def series(self, key: str) -> np.ndarray:
-        """A metric (``graspviz.metrics`` name) over the recorded iterations (mean over problems)."""
+        """A metric (``graspviz.core.metrics`` name) over the recorded iterations (mean over problems)."""
         return np.array([s.scalar(key) for s in self.snapshots])
 
     # -- files --------------------------------------------------------------------------------------
@@ -98,13 +108,17 @@ class History:
         loss_keys = sorted(snaps[0].losses) if snaps else []
         extra_keys = sorted({k for s in snaps for k in s.extras})  # extras may be absent at iteration 0
         meta = dict(format=FORMAT, version=VERSION, planner=self.planner, config=self.config, seed=self.seed,
-                    horizon=self.horizon, world=self.world, model=self.model, stop_reason=self.stop_reason,
+                    horizon=self.horizon, world=self.world, model=self.model,
+                    stop_reason=None if self.stop_reason is None else self.stop_reason.to_dict(),
                     meta=self.meta, loss_keys=loss_keys, extra_keys=extra_keys,
                     scalars={k: [getattr(s, k) for s in snaps] for k in _SCALARS},
                     present=[k for k in _ARRAYS if snaps and getattr(snaps[0], k) is not None],
                     checkpoints={str(k): sorted(v) for k, v in self.checkpoints.items()})
         out = {"__meta__": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
                "start": self.start, "goal": self.goal}
+        for k in ("true_start", "true_goal"):
+            if getattr(self, k) is not None:
+                out[k] = np.asarray(getattr(self, k))
         for k in meta["present"]:
             out[f"snap/{k}"] = np.stack([getattr(s, k) for s in snaps])
         for k in loss_keys:
@@ -144,8 +158,9 @@ class History:
             raise GraspvizError(f"{name} is not a readable graspviz run file (.npz written by graspviz): {type(e).__name__}") from None
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             raise GraspvizError(f"{name} is not a graspviz run file (expected format {FORMAT!r})")
-        if meta.get("version") != VERSION:
-            raise GraspvizError(f"{name} has run-file version {meta.get('version')!r}; this graspviz reads version {VERSION}")
+        if meta.get("version") not in READABLE_VERSIONS:
+            raise GraspvizError(f"{name} has run-file version {meta.get('version')!r}; this graspviz reads versions "
+                                f"{', '.join(map(str, READABLE_VERSIONS))}")
         try:
             return History._from(meta, data)
         except (KeyError, IndexError, TypeError, ValueError, AttributeError) as e:
@@ -166,9 +181,21 @@ class History:
             kw["extras"] = {k: data[f"extra/{k}"][pos[i]] for k, pos in extra_pos.items() if i in pos}
             snaps.append(Snapshot.make(**kw))
         ckpts = {int(it): {k: data[f"ckpt/{it}/{k}"] for k in keys} for it, keys in meta["checkpoints"].items()}
+        stop = meta["stop_reason"]
+        stop = None if stop is None else _legacy_stop(stop, snaps) if isinstance(stop, str) else StopReason.from_dict(stop)
         return History(planner=meta["planner"], config=meta["config"], seed=meta["seed"], horizon=meta["horizon"],
                        start=data["start"], goal=data["goal"], world=meta["world"], model=meta["model"],
-                       snapshots=snaps, checkpoints=ckpts, stop_reason=meta["stop_reason"], meta=meta["meta"])
+                       snapshots=snaps, checkpoints=ckpts, stop_reason=stop, meta=meta["meta"],
+                       true_start=data.get("true_start"), true_goal=data.get("true_goal"))
+
+
+def _legacy_stop(text: str, snaps) -> StopReason:
+    """A version-1 file's stop reason (free text) as a typed one: the kind is read off the text once, here."""
+    kind = (StopKind.REQUESTED if text.startswith("stopped by request") else
+            StopKind.INTERRUPTED if text.startswith("interrupted") else
+            StopKind.MODEL_ERROR if text.startswith("the world model raised") else
+            StopKind.NONFINITE if "NaN/Inf" in text else StopKind.ERROR)
+    return StopReason(kind, snaps[-1].iteration if snaps else None, text)
 
 
 def _check_consistent(meta: dict, data: dict) -> None:
@@ -180,10 +207,13 @@ def _check_consistent(meta: dict, data: dict) -> None:
     want(isinstance(T, int) and not isinstance(T, bool) and T >= 1, f"horizon {T!r} is not an integer >= 1")
     for key, typ in (("planner", str), ("config", dict), ("seed", int), ("meta", dict), ("scalars", dict)):
         want(isinstance(meta[key], typ), f"{key} is not a {typ.__name__}")
-    want(meta["stop_reason"] is None or isinstance(meta["stop_reason"], str), "stop_reason is not text")
+    want(meta["stop_reason"] is None or isinstance(meta["stop_reason"], (str, dict)), "stop_reason is not text or a record")
     start, goal = data["start"], data["goal"]
     want(start.ndim == 2 and start.shape == goal.shape and start.dtype.kind == "f", "start / goal are not (B, S) float arrays")
     B, S = start.shape
+    for k in ("true_start", "true_goal"):
+        if k in data:
+            want(data[k].ndim == 2 and data[k].shape[0] == B and data[k].dtype.kind == "f", f"{k} is not a (B, S_true) float array")
     n = len(sc["iteration"])
     want(all(isinstance(sc[k], list) and len(sc[k]) == n for k in _SCALARS), "snapshot scalars have unequal lengths")
     want(all(isinstance(i, int) and not isinstance(i, bool) for i in sc["iteration"]), "iterations are not integers")

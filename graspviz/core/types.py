@@ -1,4 +1,5 @@
-"""Core value types: a planning :class:`Problem` and the host-side :class:`Snapshot` of one iteration.
+"""Core value types: a planning :class:`Problem`, the host-side :class:`Snapshot` of one iteration, what an
+update reports (:class:`UpdateInfo`) and why a run ended early (:class:`StopReason`).
 
 Shapes use one alphabet: B problems, K samples, T horizon, S state dim, A action dim.
 """
@@ -6,13 +7,15 @@ Shapes use one alphabet: B problems, K samples, T horizon, S state dim, A action
 from __future__ import annotations
 
 import dataclasses
+import enum
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
+from . import metrics as M
 from .errors import GraspvizError, expect
-from .worlds.model import WorldModel, as_world_model
+from .model import WorldModel, as_world_model
 
 #: Refuse problems whose planner tensors would need more than this many bytes (a clear error, not an OOM).
 MAX_PROBLEM_BYTES = 8 * 2**30
@@ -22,8 +25,10 @@ MAX_PROBLEM_BYTES = 8 * 2**30
 class Problem:
     """B planning problems with one world model: reach ``goal`` from ``start`` in ``horizon`` steps.
 
-    ``start`` and ``goal`` (B, S) are moved to the model's device and dtype here, at the edge.
-    A single (S,) start/goal is taken as B = 1.
+    ``start`` and ``goal`` (B, S) are the planner's states (a learned model's latents for a latent world),
+    moved to the model's device and dtype here, at the edge. A single (S,) start/goal is taken as B = 1.
+    ``true_start`` / ``true_goal`` (B, S_true), optional: the simulator's states they stand for, kept
+    when the planner's states are latents (a latent cannot be mapped back exactly).
     """
 
     model: WorldModel
@@ -31,6 +36,8 @@ class Problem:
     goal: torch.Tensor  # (B, S)
     horizon: int
     world: str | None = None  # registry name, when the problem comes from a registered world
+    true_start: np.ndarray | None = None  # (B, S_true) simulator states of the start (latent worlds)
+    true_goal: np.ndarray | None = None  # (B, S_true)
 
     def __post_init__(self):
         model = as_world_model(self.model)
@@ -44,6 +51,14 @@ class Problem:
         object.__setattr__(self, "horizon", int(self.horizon))
         object.__setattr__(self, "start", start)
         object.__setattr__(self, "goal", goal)
+        for name in ("true_start", "true_goal"):
+            value = getattr(self, name)
+            if value is not None:
+                value = np.array(value, dtype=np.float64)
+                expect(value.ndim == 2 and value.shape[0] == start.shape[0],
+                       f"{name} must have shape (B={start.shape[0]}, S_true); got {value.shape}")
+                value.setflags(write=False)
+                object.__setattr__(self, name, value)
         check_size(self.batch, self.horizon, S, model.action_dim, model.dtype)
 
     @property
@@ -57,7 +72,9 @@ class Problem:
     def select(self, index) -> "Problem":
         """A sub-batch of the problems (int, slice or index list)."""
         idx = [index] if isinstance(index, int) else index
-        return dataclasses.replace(self, start=self.start[idx], goal=self.goal[idx])
+        pick = (lambda a: None if a is None else a[idx])
+        return dataclasses.replace(self, start=self.start[idx], goal=self.goal[idx], true_start=pick(self.true_start),
+                                   true_goal=pick(self.true_goal))
 
 
 def estimated_bytes(batch: int, horizon: int, S: int, A: int, dtype: torch.dtype, copies: int = 12) -> int:
@@ -87,13 +104,29 @@ def _as_batch(x, name, S, model) -> torch.Tensor:
     return t
 
 
-def _frozen(x):
+def frozen_array(x):
     """A read-only host copy of a tensor / array (None passes)."""
     if x is None:
         return None
     a = x.detach().cpu().numpy().copy() if isinstance(x, torch.Tensor) else np.array(x, copy=True)
     a.setflags(write=False)
     return a
+
+
+@dataclass(frozen=True)
+class UpdateInfo:
+    """What one planner update reports besides the new state.
+
+    ``losses``: metric name -> (B,) tensor, evaluated at the iterate the update started from;
+    ``synced``: a full-rollout sync ran in this update; ``sigma`` / ``gamma``: the noise scale and goal
+    weight it used (GRASP family); ``extras``: opt-in big tensors (e.g. CEM's population, gradients).
+    """
+
+    losses: dict
+    synced: bool = False
+    sigma: float | None = None
+    gamma: float | None = None
+    extras: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -120,16 +153,21 @@ class Snapshot:
     @staticmethod
     def make(**kw) -> "Snapshot":
         """Build a snapshot from tensors: everything is copied to host and frozen."""
-        kw["losses"] = {k: _frozen(v) for k, v in kw.get("losses", {}).items()}
-        kw["extras"] = {k: _frozen(v) for k, v in kw.get("extras", {}).items()}
+        kw["losses"] = {k: frozen_array(v) for k, v in kw.get("losses", {}).items()}
+        kw["extras"] = {k: frozen_array(v) for k, v in kw.get("extras", {}).items()}
         for name in ("actions", "rollout", "goal_distance", "states", "gap"):
             if name in kw:
-                kw[name] = _frozen(kw[name])
+                kw[name] = frozen_array(kw[name])
         return Snapshot(**kw)
+
+    def tensor(self, name: str, device="cpu", dtype=torch.float32) -> torch.Tensor:
+        """A field (``actions``, ``rollout``, ``states``, ...) as a fresh, writable tensor."""
+        value = getattr(self, name, None)
+        expect(isinstance(value, np.ndarray), f"snapshot has no array field {name!r}")
+        return torch.tensor(np.array(value), device=device, dtype=dtype)
 
     def scalar(self, key: str) -> float:
         """Mean over problems of a loss / metric (``metrics`` names)."""
-        from . import metrics as M
         if key in self.losses:
             return float(np.mean(self.losses[key]))
         table = {M.GOAL_DISTANCE: lambda: self.goal_distance.mean(),
@@ -141,3 +179,51 @@ class Snapshot:
         if key not in table:
             raise GraspvizError(f"unknown metric {key!r}; expected one of {', '.join(sorted(set(table) | set(self.losses)))}")
         return float(table[key]())
+
+
+class StopKind(str, enum.Enum):
+    """Why a run ended before its last iteration."""
+
+    REQUESTED = "requested"  # the callback (e.g. the app's Stop button) asked for it
+    INTERRUPTED = "interrupted"  # KeyboardInterrupt
+    NONFINITE = "nonfinite"  # the update or the model's rollout produced NaN/Inf
+    MODEL_ERROR = "model_error"  # the world model raised
+    ERROR = "error"  # a graspviz check failed mid-run (e.g. the model changed its output shape)
+
+
+@dataclass(frozen=True)
+class StopReason:
+    """A run's early end: its ``kind``, the last ``iteration`` kept (None: nothing was kept) and a one-line
+    ``message`` for people. ``str(reason)`` is the message."""
+
+    kind: StopKind
+    iteration: int | None
+    message: str
+
+    def __post_init__(self):
+        object.__setattr__(self, "kind", StopKind(self.kind))
+        object.__setattr__(self, "message", " ".join(str(self.message).split()))
+
+    def __str__(self):
+        return self.message
+
+    @property
+    def requested(self) -> bool:
+        """The run was stopped on purpose (not a failure)."""
+        return self.kind is StopKind.REQUESTED
+
+    def to_dict(self) -> dict:
+        return dict(kind=self.kind.value, iteration=self.iteration, message=self.message)
+
+    @staticmethod
+    def from_dict(d: dict) -> "StopReason":
+        expect(isinstance(d, dict) and {"kind", "iteration", "message"} <= set(d), "a stop reason needs kind, iteration "
+               "and message")
+        it = d["iteration"]
+        expect(it is None or (isinstance(it, int) and not isinstance(it, bool)), "a stop reason's iteration must be an integer")
+        expect(isinstance(d["message"], str), "a stop reason's message must be text")
+        try:
+            return StopReason(StopKind(d["kind"]), it, d["message"])
+        except ValueError:
+            raise GraspvizError(f"unknown stop kind {d['kind']!r}; expected one of "
+                                f"{', '.join(k.value for k in StopKind)}") from None

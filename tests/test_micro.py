@@ -12,7 +12,10 @@ import pytest
 import torch
 
 import graspviz as gv
-from graspviz import bench, cli
+from graspviz import cli
+from graspviz.analysis import micro as bench
+from graspviz.analysis.micro import LoopGrasp
+from graspviz.analysis.timing import toy_model, toy_problem
 from graspviz.planners.grasp import Grasp
 
 TINY = dict(horizons=(3, 6), batch=2, state_dim=4, action_dim=2, hidden=8, repeats=2, warmup=1, sync_periods=1)
@@ -49,25 +52,26 @@ def test_bench_micro_command_writes_json(capsys, tmp_path):
 @pytest.mark.parametrize("optimizer", ["adam", "sgd"])
 def test_loop_update_is_the_same_update_as_grasp(optimizer):
     """The comparison implementation computes GRASP's update, one model call per time step (float64)."""
-    problem = bench.make_problem(5, batch=3, state_dim=4, action_dim=2, hidden=16, dtype=torch.float64, seed=3)
-    planner = Grasp(sync=False, optimizer=optimizer, sigma=0.05, gamma=0.5)
+    problem = toy_problem(toy_model(4, 2, 16, dtype=torch.float64, seed=3), 3, 5, seed=3)
+    settings = dict(sync=False, optimizer=optimizer, sigma=0.05, gamma=0.5)
+    planner, loop = Grasp(**settings), LoopGrasp(**settings)
     a = b = planner.init(problem, seed=7)
     for _ in range(4):
         a = planner.update(problem, a)[0]
-        b = bench.loop_update(planner, problem, b)
+        b = loop.update(problem, b)[0]
     assert a.iteration == b.iteration == 4
     for name in ("states", "actions", "m_s", "v_s", "m_a", "v_a"):
         torch.testing.assert_close(getattr(a, name), getattr(b, name), rtol=1e-10, atol=1e-12, msg=name)
 
 
 def test_loop_update_calls_the_model_once_per_step():
-    problem = bench.make_problem(6, batch=2, state_dim=3, action_dim=2, hidden=8)
+    problem = toy_problem(toy_model(3, 2, 8), 2, 6)
     calls = []
     inner = problem.model._fn
     problem.model._fn = lambda s, a: calls.append(s.shape) or inner(s, a)
     planner = Grasp(sync=False)
     state = planner.init(problem)
-    bench.loop_update(planner, problem, state)
+    LoopGrasp(sync=False).update(problem, state)
     assert calls == [torch.Size([2, 3])] * 6
     calls.clear()
     planner.update(problem, state)

@@ -5,8 +5,8 @@ only through the action input (parallel in time); GD shooting backpropagates thr
 rollout, T sequential model calls forward and T backward. So GRASP's time per iteration should grow
 more slowly with T than GD's, most visibly on a GPU; their activation memory both grow like B x T.
 
-Measured on a small random MLP world model F(s, a) = s + W2 tanh(W1 [s, a] + b1) (the periodic
-sync is switched off for GRASP: ``grasp-no-sync``, since a sync IS a GD-style rollout).
+Measured on a small random MLP world model (:class:`~graspviz.analysis.timing.ToyMLP` with one hidden
+layer; the periodic sync is switched off for GRASP: ``grasp-no-sync``, since a sync IS a GD-style rollout).
 
 - Time: median over ``iters`` timed ``planner.update`` calls (after ``warmup`` untimed ones), with
   the device synchronised around each call.
@@ -22,57 +22,20 @@ sync is switched off for GRASP: ``grasp-no-sync``, since a sync IS a GD-style ro
 from __future__ import annotations
 
 import statistics
-import time
 
 import torch
-from torch import nn
 
-from .errors import expect
-from .planners import make_planner
-from .types import Problem
-from .worlds.model import WorldModel
+from ..core.device import timed
+from ..core.errors import expect
+from ..core.model import WorldModel
+from ..planners import make_planner
+from .timing import toy_model, toy_problem
 
 ROW_KEYS = ("planner", "horizon", "batch", "time_per_iter_ms", "peak_memory_bytes", "memory_method", "device",
             "dtype", "state_dim", "action_dim", "hidden", "iters", "model_calls_per_iter", "threads")
 
 #: the planners compared: GRASP's parallel-in-time update (no sync) against GD's sequential backprop
 PLANNERS = ("grasp-no-sync", "gd")
-
-
-class MLPDynamics(nn.Module):
-    """F(s, a) = s + W2 tanh(W1 [s, a] + b1): a small random residual MLP world model."""
-
-    def __init__(self, S=32, A=4, hidden=128, seed=0, scale=0.5):
-        super().__init__()
-        g = torch.Generator().manual_seed(seed)
-        self.state_dim, self.action_dim = S, A
-        self.w1 = nn.Parameter(torch.randn(S + A, hidden, generator=g) * scale / (S + A) ** 0.5)
-        self.b1 = nn.Parameter(torch.zeros(hidden))
-        self.w2 = nn.Parameter(torch.randn(hidden, S, generator=g) * scale / hidden ** 0.5)
-        self.calls = 0
-
-    def forward(self, s, a):
-        self.calls += 1
-        return s + torch.tanh(torch.cat([s, a], -1) @ self.w1 + self.b1) @ self.w2
-
-
-def mlp_model(S=32, A=4, hidden=128, seed=0, device="cpu", dtype=torch.float32) -> WorldModel:
-    """The MLP world model on ``device`` / ``dtype``, with parameters frozen (planners need no weight grads)."""
-    net = MLPDynamics(S, A, hidden, seed).to(device=torch.device(device), dtype=dtype)
-    net.requires_grad_(False)
-    return WorldModel(net, S, A, action_low=-1.0, action_high=1.0, name=f"mlp S={S} A={A} h={hidden}")
-
-
-def _problem(model: WorldModel, B: int, T: int, seed: int) -> Problem:
-    g = torch.Generator().manual_seed(seed)
-    start = torch.randn(B, model.state_dim, generator=g)
-    goal = start + torch.randn(B, model.state_dim, generator=g)
-    return Problem(model, start, goal, T)
-
-
-def _sync(device: torch.device):
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def _tensor_bytes(t: torch.Tensor) -> tuple[int, int]:
@@ -103,7 +66,7 @@ def measure(planner_name: str, model: WorldModel, horizon: int, batch: int, iter
     """Time per iteration and peak memory of one planner at one (T, B)."""
     expect(iters >= 1 and warmup >= 0, f"iters must be >= 1 and warmup >= 0; got {iters}, {warmup}")
     planner = make_planner(planner_name, steps=iters + warmup + 1)
-    problem = _problem(model, batch, horizon, seed)
+    problem = toy_problem(model, batch, horizon, seed)
     dev = model.device
     state = planner.init(problem, seed)
     for _ in range(warmup):
@@ -112,25 +75,20 @@ def measure(planner_name: str, model: WorldModel, horizon: int, batch: int, iter
     net = model.module
     calls0 = getattr(net, "calls", 0)
     for _ in range(iters):
-        _sync(dev)
-        t0 = time.perf_counter()
-        state, _ = planner.update(problem, state)
-        _sync(dev)
-        times.append((time.perf_counter() - t0) * 1e3)
+        (state, _), ms = timed(lambda s=state: planner.update(problem, s), dev)
+        times.append(ms)
     calls = (getattr(net, "calls", 0) - calls0) / iters
     if dev.type == "cuda":
-        _sync(dev)
         torch.cuda.reset_peak_memory_stats(dev)
         before = torch.cuda.memory_allocated(dev)
-        planner.update(problem, state)
-        _sync(dev)
+        timed(lambda: planner.update(problem, state), dev)
         peak, method = torch.cuda.max_memory_allocated(dev) - before, "cuda.max_memory_allocated"
     else:
         peak, method = _cpu_update_bytes(planner, problem, state), "saved-for-backward + state bytes (autograd hooks)"
     return dict(planner=planner_name, horizon=int(horizon), batch=int(batch), time_per_iter_ms=statistics.median(times),
                 peak_memory_bytes=int(peak), memory_method=method, device=str(dev),
                 dtype=str(model.dtype).replace("torch.", ""), state_dim=model.state_dim, action_dim=model.action_dim,
-                hidden=int(getattr(net, "w1").shape[1]) if hasattr(net, "w1") else None, iters=int(iters),
+                hidden=getattr(net, "width", None), iters=int(iters),
                 model_calls_per_iter=calls, threads=torch.get_num_threads())
 
 
@@ -144,7 +102,7 @@ def scaling(horizons=(8, 16, 32, 64), batches=(1, 16), planners=PLANNERS, *, S=3
     for name, xs in (("horizons", horizons), ("batches", batches)):
         expect(len(list(xs)) > 0 and all(isinstance(x, int) and not isinstance(x, bool) and x >= 1 for x in xs),
                f"{name} must be integers >= 1; got {list(xs)}")
-    model = mlp_model(S, A, hidden, seed, device, dtype)
+    model = toy_model(S, A, hidden, 1, seed, device, dtype)
     rows = []
     grid = [(p, B, T) for p in planners for B in batches for T in horizons]
     bar = None
@@ -199,4 +157,4 @@ def to_markdown(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["scaling", "measure", "growth", "to_markdown", "mlp_model", "MLPDynamics", "ROW_KEYS", "PLANNERS"]
+__all__ = ["scaling", "measure", "growth", "to_markdown", "ROW_KEYS", "PLANNERS"]

@@ -21,8 +21,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .errors import GraspvizError, expect
-from .planners.grasp import grasp_terms, shooting_loss
+from ..core.errors import GraspvizError, expect
+from ..planners.grasp import grasp_terms, shooting_loss
 
 
 def _flat(actions, states) -> np.ndarray:

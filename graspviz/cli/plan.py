@@ -1,0 +1,164 @@
+"""``graspviz plan`` (plan on a world, print a summary, save the run) and ``graspviz show`` (summary of a saved run)."""
+
+from __future__ import annotations
+
+import time
+import warnings
+
+import numpy as np
+
+from ..core import metrics as M
+from ..core.device import resolve_device
+from ..core.errors import GraspvizError
+from .common import add_knob_flags, check_writable, knob_epilog, knob_overrides, progress_bar
+
+#: options of ``plan`` that are not planner settings (``steps`` is both: the flag sets the knob)
+OWN = {"world", "planner", "horizon", "steps", "seed", "batch", "device", "dtype", "stride", "out"}
+
+
+def add(sub) -> None:
+    p = sub.add_parser("plan", help="plan on a world and print a summary (optionally save the run)",
+                       epilog=knob_epilog(),
+                       description="Sample --batch seeded start/goal problems of a world and run a planner on "
+                                   "them. Exit code 0: finished; 1: stopped early (NaN/Inf: the run so far is "
+                                   "kept and saved); 2: bad input.")
+    p.add_argument("--world", required=True, help="a registered world (see `graspviz worlds`)")
+    p.add_argument("--planner", required=True,
+                   help="a planner (grasp, gd, cem, mppi, collocation) or a GRASP ablation (grasp-no-noise, ...)")
+    p.add_argument("--horizon", type=int, metavar="T", help="planning horizon (default: the world's)")
+    p.add_argument("--steps", type=int, metavar="N",
+                   help="iterations (the planner's `steps` setting; default: the world's suggestion or the "
+                        "planner's default)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the problems and the planner (default 0)")
+    p.add_argument("--batch", type=int, default=1, metavar="B", help="number of problems planned at once (default 1)")
+    p.add_argument("--device", default="auto", help="auto (cuda when available, else cpu), cpu, cuda or cuda:N "
+                                                    "(default auto)")
+    p.add_argument("--dtype", default="float32", choices=("float32", "float64"), help="default float32")
+    p.add_argument("--stride", type=int, default=1, metavar="K", help="record every K-th iteration (default 1)")
+    p.add_argument("--out", metavar="RUN.npz", help="save the run (a History .npz, no pickle)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (it shows on runs longer than 1 s)")
+    add_knob_flags(p, OWN)
+    p.set_defaults(func=cmd_plan)
+
+    p = sub.add_parser("show", help="summary of a saved run")
+    p.add_argument("run", metavar="RUN.npz", help="a file written by `graspviz plan --out` or History.save")
+    p.set_defaults(func=cmd_show)
+
+
+def cmd_plan(args) -> int:
+    import torch
+
+    from ..planners import check_name, make_planner, run
+    from ..worlds import get_world
+
+    world = get_world(args.world)
+    config = world.config_for(check_name(args.planner), **knob_overrides(args, args.planner))
+    planner = make_planner(args.planner, config)
+    device = resolve_device(args.device)
+    horizon = world.default_horizon if args.horizon is None else args.horizon
+    for name in ("batch", "stride"):
+        if getattr(args, name) < 1:
+            raise GraspvizError(f"--{name} must be an integer >= 1; got {getattr(args, name)}")
+    if args.out:
+        check_writable(args.out)
+    problem = world.sample_problems(args.batch, horizon=horizon, seed=args.seed, device=device,
+                                    dtype=getattr(torch, args.dtype))
+    bar = progress_bar(planner.config.steps, planner.name, args.no_progress)
+    last = [0]
+
+    def tick(snap):
+        if bar is not None:
+            bar.update(snap.iteration - last[0])
+            last[0] = snap.iteration
+        return False
+
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the stop reason is printed below instead
+        try:
+            hist = run(planner, problem, seed=args.seed, stride=args.stride, callback=tick)
+        finally:
+            if bar is not None:
+                bar.close()
+    print(summary(hist, world=world, total_s=time.perf_counter() - t0, name=args.planner))
+    if args.out:
+        hist.save(args.out)
+        print(f"saved {args.out}")
+    return 1 if hist.stop_reason else 0
+
+
+def cmd_show(args) -> int:
+    from ..core.history import History
+    from ..worlds import WORLDS
+    hist = History.load(args.run)
+    world = WORLDS[hist.world]() if hist.world in WORLDS else None
+    print(f"{args.run}: {hist.planner} run")
+    print(summary(hist, world=world))
+    return 1 if hist.stop_reason else 0
+
+
+def summary(hist, world=None, total_s: float | None = None, name: str | None = None) -> str:
+    """A few lines about a run: settings, final goal distance, success and how it was judged, consistency gap,
+    time, stop reason. ``name``: the planner or ablation name the user asked for."""
+    from ..planners import ABLATIONS
+    B = hist.start.shape[0]
+    who = hist.planner
+    if name in ABLATIONS:  # its History records the GRASP settings used
+        who = f"{name} ({hist.planner} with " + ", ".join(f"{k}={str(v).lower()}" for k, v in ABLATIONS[name].items()) + ")"
+    lines = [f"{who} on {hist.world or hist.model}: {B} problem(s), horizon {hist.horizon}, seed {hist.seed}, "
+             f"{hist.meta.get('device', '?')} {hist.meta.get('dtype', '?')}"]
+    changed = _config_changes(hist)
+    lines.append("settings different from the planner's defaults: "
+                 + (", ".join(f"{k}={v}" for k, v in changed.items()) if changed else "none"))
+    if not hist.snapshots:
+        lines.append("no iterations recorded")
+    else:
+        last = hist.last
+        d = last.goal_distance
+        lines.append(f"iterations: {last.iteration} ({len(hist)} snapshots recorded)")
+        lines.append(f"final goal distance (model rollout, planning space): mean {_g(np.mean(d))}, "
+                     f"min {_g(np.min(d))}, max {_g(np.max(d))}")
+        if world is not None:
+            lines.append(verdict_line(hist, world))
+        if last.gap is not None:
+            lines.append(f"consistency gap ||F(s_t, a_t) - s_t+1||: mean {_g(last.scalar(M.GAP_MEAN))}, "
+                         f"max {_g(last.scalar(M.GAP_MAX))}")
+        else:
+            lines.append("consistency gap: n/a (no virtual states: a shooting / sampling planner)")
+        its = max(last.iteration - hist.snapshots[0].iteration, 1)
+        t = f"planning {last.wall_time:.3g} s ({1e3 * last.wall_time / its:.3g} ms/iteration)"
+        if total_s is not None:
+            t += f", total {total_s:.3g} s"
+        lines.append("wall time: " + t)
+    if hist.stop_reason:
+        lines.append(f"stopped early: {hist.stop_reason}")
+    return "\n".join(lines)
+
+
+def verdict_line(hist, world) -> str:
+    """``success (RULE, plan executed open loop in the simulator): k/B``, or why success was not judged. Never
+    judged on the model's own rollout while claiming the simulator did it."""
+    from ..analysis.execute import true_endpoints
+    where = "in the simulator" if world.simulator else "in the world's exact dynamics"
+    start, goal = true_endpoints(world, hist)
+    try:
+        final = np.asarray(world.simulate(start, np.array(hist.last.actions)))[:, -1]
+    except Exception as e:  # a simulator that cannot run here
+        return f"success: not judged (the simulator could not run: {type(e).__name__})"
+    if not np.isfinite(final).all():
+        return "success: not judged (the simulator returned NaN/Inf for this plan)"
+    ok, _ = world.judge(final, goal)
+    return f"success ({world.success_rule}, plan executed open loop {where}): {int(ok.sum())}/{len(ok)}"
+
+
+def _config_changes(hist) -> dict:
+    from ..planners import PLANNERS
+    cls = PLANNERS.get(hist.planner)
+    if cls is None:
+        return {}
+    defaults = cls.Config().to_dict()
+    return {k: v for k, v in hist.config.items() if defaults.get(k, v) != v}
+
+
+def _g(x) -> str:
+    return f"{float(x):.4g}"

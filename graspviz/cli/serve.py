@@ -1,0 +1,24 @@
+"""``graspviz serve``: the explorer (the Panel app) in the browser, on this machine only unless told otherwise."""
+
+from __future__ import annotations
+
+
+def add(sub) -> None:
+    p = sub.add_parser("serve", help="the explorer in the browser (http://127.0.0.1:5006)",
+                       description="Serve the graspviz explorer with Panel, one state per browser tab. Binds "
+                                   "127.0.0.1 unless --address says otherwise.")
+    p.add_argument("--port", type=int, default=5006, help="default 5006")
+    p.add_argument("--address", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--show", action="store_true", help="open a browser tab")
+    p.add_argument("--allow-websocket-origin", action="append", default=None, metavar="HOST[:PORT]",
+                   help="extra origin allowed to open the app's websocket (repeatable; needed when browsing from "
+                        "another machine, e.g. --allow-websocket-origin myhost:5006)")
+    p.set_defaults(func=cmd_serve)
+
+
+def cmd_serve(args) -> int:
+    from ..app import serve
+    extra = list(args.allow_websocket_origin or [])
+    origins = [f"{args.address}:{args.port}", f"localhost:{args.port}", f"127.0.0.1:{args.port}", *extra]
+    serve(port=args.port, address=args.address, show=args.show, websocket_origin=list(dict.fromkeys(origins)))
+    return 0

@@ -1,0 +1,116 @@
+"""Commands for simulator worlds: ``collect`` (data), ``train`` (a world model) and ``execute`` (plan on the model,
+run the plan in the simulator, report success).
+
+    graspviz collect --world pusht --episodes 400 --seed 0 --out data/pusht.npz
+    graspviz train --world pusht [--data data/pusht.npz] --steps 4000 --seed 0
+    graspviz execute --world pointmaze --planner grasp --n 10 --horizon 10 --seed 0 [--replan-every 2]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+from ..core.errors import GraspvizError
+from .common import settings_line
+
+SIM_WORLDS = ("pointmaze", "pusht", "wall_pixels")
+
+
+def add(sub) -> None:
+    p = sub.add_parser("collect", help="collect random-action simulator data for training a world model")
+    p.add_argument("--world", required=True, choices=SIM_WORLDS, help="a simulator world")
+    p.add_argument("--episodes", type=int, default=400)
+    p.add_argument("--length", type=int, default=None, help="steps per episode (default: 20)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help="output .npz")
+    p.set_defaults(func=cmd_collect)
+
+    p = sub.add_parser("train", help="train and bundle the learned model of a simulator world")
+    p.add_argument("--world", required=True, choices=SIM_WORLDS, help="a simulator world")
+    p.add_argument("--data", default=None, help=".npz from `graspviz collect` (default: collect now)")
+    p.add_argument("--episodes", type=int, default=None, help="episodes to collect when --data is not given")
+    p.add_argument("--steps", type=int, default=4000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--name", default=None, help="model name (default: the world's bundled model)")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("execute", help="plan on the learned model, execute in the simulator, report success")
+    p.add_argument("--world", required=True, choices=SIM_WORLDS, help="a simulator world")
+    p.add_argument("--planner", default="grasp")
+    p.add_argument("--n", type=int, default=10, help="problems (default 10)")
+    p.add_argument("--horizon", type=int, default=None)
+    p.add_argument("--steps", type=int, default=None, help="planner iterations (default: the world's setting)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--replan-every", type=int, default=0,
+                   help="MPC: re-plan every n executed actions (0: open loop; see graspviz.analysis.mpc)")
+    p.add_argument("--replan-steps", type=int, default=None, help="MPC: iterations per re-plan (default steps/4)")
+    p.set_defaults(func=cmd_execute)
+
+
+def cmd_collect(args) -> int:
+    from ..worlds import train
+    if not str(args.out).endswith(".npz"):
+        raise GraspvizError(f"--out must be a .npz path; got {args.out!r}")
+    data = train.collect(args.world, args.episodes, seed=args.seed, length=args.length)
+    train.save_data(data, args.out)
+    print(f"wrote {args.out}: {data['states'].shape[0]} episodes x {data['actions'].shape[1]} steps")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from ..worlds import train
+    if args.episodes is not None and args.episodes < 1:
+        raise GraspvizError(f"--episodes must be an integer >= 1; got {args.episodes}")
+    if args.data is not None:
+        check_data_file(args.data)
+    cmd = f"graspviz train --world {args.world} --steps {args.steps} --seed {args.seed}"
+    if args.data:
+        cmd += f" --data {args.data}"
+    entry = train.train(args.world, data=args.data, steps=args.steps, seed=args.seed, name=args.name,
+                        episodes=args.episodes, command=cmd)
+    print(json.dumps({k: entry[k] for k in ("name", "sha256", "bytes", "accuracy")}, indent=2))
+    return 0
+
+
+def cmd_execute(args) -> int:
+    from ..analysis.execute import execute
+    from ..analysis.mpc import mpc
+    from ..planners import check_name, make_planner, run
+    from ..worlds import get_world
+    world = get_world(args.world)
+    if args.steps is not None and args.steps < 0:
+        raise GraspvizError(f"steps must be an integer >= 0; got {args.steps}")
+    overrides = {"steps": args.steps} if args.steps else {}  # --steps 0: plan nothing (open loop only)
+    planner = make_planner(check_name(args.planner), world.config_for(args.planner, **overrides))
+    problem = world.sample_problems(args.n, args.horizon, seed=args.seed)
+    if args.replan_every:
+        out = mpc(world, planner, problem, replan_every=args.replan_every, seed=args.seed, replan_steps=args.replan_steps)
+        mode = f"MPC (re-plan every {args.replan_every}, {out.plans} plans)"
+    else:
+        hist = run(planner, problem, args.seed, args.steps, checkpoints=False)
+        out = execute(world, problem, hist.last.actions)
+        mode = "open loop"
+    print(f"{args.world} {args.planner} n={args.n} T={problem.horizon}: success {out.success.mean():.2f}, "
+          f"median final distance {np.median(out.final_distance):.3g} ({mode}, judged in the simulator: "
+          f"{world.success_rule})")
+    print(settings_line(planner.config, world))
+    return 0
+
+
+def check_data_file(path: str) -> None:
+    """A training data file must be an .npz (no pickle) with ``states`` (E, T+1, S) and ``actions`` (E, T, A)."""
+    expected = "expected an .npz from `graspviz collect` with states (E, T+1, S) and actions (E, T, A)"
+    if not os.path.isfile(path):
+        raise GraspvizError(f"data file {path!r} does not exist or is not a file; {expected}")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            shapes = {k: f[k].shape for k in ("states", "actions") if k in f.files}
+    except Exception as e:  # not a zip, a pickle, object arrays, ...
+        raise GraspvizError(f"data file {path!r} is not readable ({type(e).__name__}); {expected}") from None
+    s, a = shapes.get("states"), shapes.get("actions")
+    if s is None or a is None or len(s) != 3 or len(a) != 3 or s[0] != a[0] or s[1] != a[1] + 1 or a[1] < 1:
+        got = ", ".join(f"{k} {v}" for k, v in shapes.items()) or "neither array"
+        raise GraspvizError(f"data file {path!r} holds {got}; {expected}")
