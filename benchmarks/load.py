@@ -1,6 +1,6 @@
 """Load benchmark of the app: a burst of Step / scrub events across several browser sessions.
 
-``python -m graspviz.app.bench_load [--sessions 3] [--events 200] [--world point_mass]`` prints a JSON dict:
+``python benchmarks/load.py [--sessions 3] [--events 200] [--world point_mass]`` prints a JSON dict:
 events sent and handled, sessions, the server's redraw time per event (median / p95, ms), the browser's
 event -> redrawn plan plot latency (median / p95, ms), the time to settle after the burst, and whether every
 session ended consistent (its label, slider, plot title and plotted rollout all show the same snapshot).
@@ -54,16 +54,14 @@ def _summary(xs):
 
 
 class _Meter:
-    """Times an App's redraws (plan + label + slider; the deferred figures apart) and counts the events its
-    handlers saw (wraps the instance's methods)."""
+    """Times an App's redraws (plan + label + slider; the slower figures apart) and counts the events its
+    handlers saw (wraps the instance's redraw functions and handlers)."""
 
     def __init__(self, app):
         self.app, self.redraw_ms, self.rest_ms = app, [], []
         self.steps, self.steps_ignored, self.scrubs = 0, 0, 0
         self.times = []  # epoch seconds of each Step / scrub the server handled
-        # the redraw itself (refresh() only schedules it when redraws are coalesced)
-        name = "_redraw" if hasattr(app, "_redraw") else "refresh"
-        refresh, rest, job, scrub = getattr(app, name), app._refresh_rest, app._job, app.state.scrub
+        refresh, rest, job, scrub = app.redraw.fn, app.redraw_rest.fn, app._job, app.state.scrub
 
         def timed_refresh(*a, **k):
             t0 = time.perf_counter()
@@ -93,8 +91,7 @@ class _Meter:
             self.times.append(time.time())
             return scrub(k)
 
-        setattr(app, name, timed_refresh)
-        app._refresh_rest, app._job = timed_rest, counted_job
+        app.redraw.fn, app.redraw_rest.fn, app._job = timed_refresh, timed_rest, counted_job
         app.state.scrub = counted_scrub  # what the slider's handler calls
 
 
@@ -141,8 +138,8 @@ def check_consistent(page, app) -> dict:
     snap = st.history.at(k) if (st.history is not None and k is not None) else None
     b = min(st.problem_index, len(st.history.start) - 1) if st.history is not None else 0
     roll = next((t for t in plot["traces"] if t[0] == f"model rollout (b={b})"), None)
-    pos = getattr(st.world_obj, "positions", None)
-    want = None if snap is None else (pos(snap.rollout) if callable(pos) else np.asarray(snap.rollout))[b]
+    world = st.world_obj
+    want = None if snap is None else (world.to_true(snap.rollout) if world.latent else np.asarray(snap.rollout))[b]
     out["rollout_matches"] = bool(roll is not None and want is not None and len(roll[1]) == len(want)
                                   and np.allclose(roll[1], want[:, 0], rtol=1e-4, atol=1e-5)
                                   and np.allclose(roll[2], want[:, 1], rtol=1e-4, atol=1e-5))
@@ -177,7 +174,7 @@ def run_load(browser, url: str, apps: list, sessions: int = 3, events: int = 200
             page.locator(".iteration-slider .noUi-handle").focus()
         buttons = [page.get_by_role("button", name="Step", exact=True).element_handle() for page, _ in pages]
         time.sleep(0.5)
-        sent = []  # (page index, epoch ms, kind)
+        sent = []  # (page index, epoch ms, kind): what was sent, counted as it is sent
         kinds = ["step", "left", "left", "right", "step", "left"]
         t_start = time.time()
         for i in range(events):
@@ -221,6 +218,7 @@ def run_load(browser, url: str, apps: list, sessions: int = 3, events: int = 200
     return dict(
         world=world, sessions=sessions, events_sent=events, burst_s=round(t_burst, 2),
         events_per_s=round(events / max(t_burst, 1e-9), 1),
+        steps_sent=sum(1 for _, _, kind in sent if kind == "step"),
         events_handled=sum(m.steps + m.steps_ignored + m.scrubs for m in meters),
         steps_run=sum(m.steps for m in meters), steps_ignored_busy=sum(m.steps_ignored for m in meters),
         scrubs_handled=sum(m.scrubs for m in meters),
@@ -236,7 +234,7 @@ def bench_load(sessions: int = 3, events: int = 200, world: str = "point_mass") 
     """:func:`run_load` on an in-process server with a headless chromium."""
     from playwright.sync_api import sync_playwright
 
-    from .bench_ui import served
+    from ui import served  # benchmarks/ui.py, beside this file
     with served() as (url, apps), sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
@@ -261,4 +259,7 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
     raise SystemExit(main())

@@ -1,6 +1,6 @@
 """Benchmarks of the app: Step click -> redrawn plan plot in a real browser, and recording overhead.
 
-``python -m graspviz.app.bench_ui [--screenshots assets/screenshots]`` prints a JSON dict.
+``python benchmarks/ui.py [--screenshots assets/screenshots]`` (or ``graspviz bench --ui``) prints a JSON dict.
 Needs Playwright and Debian's chromium (``/usr/bin/chromium``); the server runs in-process on a free
 loopback port.
 """
@@ -49,7 +49,7 @@ def served():
     lists the App of every session in order; the server is stopped on exit."""
     import panel as pn
 
-    from . import WS_MAX_MESSAGE_BYTES, create_app
+    from graspviz.app import WS_MAX_MESSAGE_BYTES, create_app
     apps = []
 
     def page():
@@ -88,14 +88,15 @@ def recording_overhead(world: str = "wall", planner: str = "grasp", steps: int =
 
     Also reports the same for eager recording (``batch_records=False``: each iterate's rollout is
     evaluated right after its update, as a run with a per-snapshot callback does), and the split of one
-    eager snapshot: ``update_ms`` (one planner update, no sync) vs ``record_ms`` (one ``planner.record``).
+    eager snapshot: ``update_ms`` (one planner update, no sync) vs ``record_ms`` (recording one iterate:
+    ``planner.capture`` + ``planner.measure``).
     """
     import torch
 
     import graspviz as gv
     w = gv.get_world(world)
     problem = w.sample_problems(batch, seed=0)
-    planner_obj = gv.make_planner(planner, gv.planner_config(planner, world, steps=steps))
+    planner_obj = gv.make_planner(planner, w.config_for(planner, steps=steps))
     gv.run(planner_obj, problem, steps=5)  # warm-up
     runs = {"bare": dict(stride=10**9, checkpoints=False), "recorded": dict(stride=1),
             "eager": dict(stride=1, batch_records=False)}
@@ -116,7 +117,7 @@ def recording_overhead(world: str = "wall", planner: str = "grasp", steps: int =
     t0 = time.perf_counter()
     with torch.no_grad():
         for _ in range(n):
-            planner_obj.record(problem, new, info)
+            planner_obj.measure(problem, [planner_obj.capture(new, info)])
     rec = (time.perf_counter() - t0) / n * 1e3
     return dict(recording_overhead=ratio["recorded"], recording_overhead_eager=ratio["eager"],
                 recording_s_median={k: float(np.median(v)) for k, v in times.items()},

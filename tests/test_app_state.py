@@ -208,13 +208,14 @@ def test_landscape_and_schedules_figures():
 
 
 def test_stop_reason_shown_as_warning(monkeypatch):
-    real = gv.run
+    import graspviz.app.state as app_state
+    real = app_state.run
 
     def nan_run(*args, **kw):
         h = real(*args, **kw)
         return dataclasses.replace(h, stop_reason=gv.StopReason(
             "nonfinite", 3, "grasp stopped at iteration 3: the world model or the update produced NaN/Inf"))
-    monkeypatch.setattr(gv, "run", nan_run)
+    monkeypatch.setattr(app_state, "run", nan_run)
     st = small()
     assert st.run()
     assert st.message_kind == "warning" and "NaN" in st.message

@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 import math
 import os
+from pathlib import Path
 
 import numpy as np
 
 from ..core.errors import GraspvizError, expect
 from ..core.history import write_atomic
 from ..worlds import WORLDS
+
+#: benchmark results shipped with the source tree (``graspviz bench --json``), shown in the app's Benchmarks tab
+RESULTS_DIR = Path(__file__).resolve().parents[2] / "docs" / "results"
 
 def _fmt_time(t) -> str:
     return "-" if t is None else f"{t:.3g}"
@@ -158,4 +162,19 @@ def curves(rows: list[dict]) -> dict:
     return out
 
 
-__all__ = ["to_markdown", "to_json", "from_json", "curves", "overrides_of"]
+def shipped_results() -> list[str]:
+    """Names of the benchmark results shipped with the source tree (``docs/results/bench_*`` and ``worlds_*``
+    files, tuning logs left out); empty for an installed package."""
+    if not RESULTS_DIR.is_dir():
+        return []
+    return sorted(p.stem for p in RESULTS_DIR.glob("*.json")
+                  if p.stem.startswith(("bench_", "worlds_")) and "tuning" not in p.stem)
+
+
+def shipped_rows(name: str) -> list[dict]:
+    """The rows of one shipped result; ``name`` must be one of :func:`shipped_results` (no path from outside)."""
+    expect(name in shipped_results(), f"no shipped benchmark result named {name!r}")
+    return from_json(RESULTS_DIR / f"{name}.json")
+
+
+__all__ = ["shipped_results", "shipped_rows", "to_markdown", "to_json", "from_json", "curves", "overrides_of"]

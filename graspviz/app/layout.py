@@ -1,7 +1,10 @@
-"""Thin Panel wiring: widgets <-> :class:`AppState`, figures from ``graspviz.plotting``.
+"""The page: Panel widgets wired to an :class:`AppState`, figures from ``graspviz.plotting``.
 
-Planning jobs run in a worker thread (one at a time per session); results are pushed back onto the
-session's event loop with ``doc.add_next_tick_callback`` so the page stays responsive.
+Wiring only. Widgets write the state (``param.watch``); the state's changes redraw the views. Planning jobs
+run in a worker thread (one at a time per session) and hand their results back to the session's event loop.
+Redraws are coalesced (:class:`~graspviz.app.throttle.Throttle`): the plan view, the label and the slider are
+drawn together from ONE snapshot, at most every :data:`REDRAW_EVERY` seconds; the slower figures (losses,
+gap, schedules, race, landscape) at most every :data:`REST_EVERY` seconds, and only those whose inputs changed.
 """
 
 from __future__ import annotations
@@ -9,25 +12,26 @@ from __future__ import annotations
 import io
 import math
 import threading
-import time
 
 import panel as pn
 
-import graspviz as gv
-
+from ..plotting.theme import empty_figure
+from ..planners import planner_class
+from ..worlds import WORLDS
 from .inline_css import inline_panel_css
 from .state import MAX_IMPORT_BYTES, PLANNER_CHOICES, AppState
+from .throttle import Throttle, on_loop
 
 pn.extension("plotly", inline=True)  # at app import: inline JS works in offline JupyterLab
 inline_panel_css()  # Panel 1.9 re-sends cdn.holoviz.org CSS links when panes update: inline them
 
 SIDEBAR_W = 300
-#: seconds: in a server session the plan view is redrawn at most this often (a burst of events shows its latest
-#: state), the slower figures (losses, gap, schedules, ...) at most every REST_EVERY
-REDRAW_EVERY = 0.2
-REST_EVERY = 1.0
-#: seconds after the last redraw at which the slider's value is sent to the browser again (see App._resend_slider)
+#: seconds between redraws of the plan view / label / slider, and of the slower figures, in a server session
+REDRAW_EVERY, REST_EVERY = 0.15, 0.8
+#: seconds after the last redraw at which the slider's value is sent to the browser again (see _resend_slider)
 RESYNC_AFTER = 1.0
+#: range of a log slider whose knob has no positive bound
+LOG_FLOOR, LOG_CEIL = 1e-5, 1e3
 
 
 def _knob_widget(k, value):
@@ -42,10 +46,6 @@ def _knob_widget(k, value):
                                    end=None if k.high is None else int(k.high), **common)
     step = 10 ** round(math.log10(abs(value))) / 10 if value else 0.01
     return pn.widgets.FloatInput(value=float(value), start=k.low, end=k.high, step=step, **common)
-
-
-#: range of a log slider whose knob has no positive bound
-LOG_FLOOR, LOG_CEIL = 1e-5, 1e3
 
 
 def _log_range(k) -> tuple[float, float]:
@@ -76,13 +76,13 @@ class App:
         self.doc = pn.state.curdoc
         self._job_thread = None
         self._play_cb = None
-        self._live = False
-        self._rest_due, self._rest_gen, self._rest_last, self._rest_data, self._drawn = None, 0, 0.0, (), {}
-        self._redraw_pending, self._want_slider, self._shown, self._redraw_last = False, False, False, 0.0
-        self._resync = 0  # scrubs seen (the slider is re-sent once they pause)
+        self._drawn = {}  # pane -> key of the inputs it shows (the slower figures are redrawn only on change)
+        self._resync = 0  # redraws seen (the slider is re-sent once they pause)
+        self.redraw = Throttle(self._draw, self.doc, REDRAW_EVERY)
+        self.redraw_rest = Throttle(self._draw_rest, self.doc, REST_EVERY)
         W = SIDEBAR_W - 20
         # -- problem and planner choice
-        self.w_world = pn.widgets.Select(label="world", options=list(gv.WORLDS), value=st.world, width=W)
+        self.w_world = pn.widgets.Select(label="world", options=list(WORLDS), value=st.world, width=W)
         self.w_planner = pn.widgets.Select(label="planner", options=PLANNER_CHOICES, value=st.planner, width=W)
         self.w_horizon = pn.widgets.IntInput(label="horizon T", value=st.horizon, start=1, end=500, width=W // 2 - 5)
         self.w_seed = pn.widgets.IntInput(label="seed", value=st.seed, start=0, width=W // 2 - 5)
@@ -130,21 +130,20 @@ class App:
         self._wire()
         self._build_config()
         self._show_bench()
-        self.refresh()
-        self._shown = True  # the page is built with its figures; later redraws may be coalesced
+        self._draw()
+        self._draw_rest()
 
     # -- wiring ----------------------------------------------------------------------------------------
     def _wire(self):
         st = self.state
-        self.w_world.param.watch(lambda e: self._set("world", e.new), "value")
-        st.param.watch(lambda e: setattr(self.w_model, "object", st.model_label()), "world")
-        self.w_results.param.watch(lambda e: self._show_bench(), "value")
-        self.w_planner.param.watch(lambda e: self._set("planner", e.new), "value")
-        self.w_horizon.param.watch(lambda e: self._set("horizon", e.new), "value")
-        self.w_seed.param.watch(lambda e: self._set("seed", e.new), "value")
-        self.w_batch.param.watch(lambda e: self._set("batch", e.new), "value")
+        for widget, name in ((self.w_world, "world"), (self.w_planner, "planner"), (self.w_horizon, "horizon"),
+                             (self.w_seed, "seed"), (self.w_batch, "batch")):
+            widget.param.watch(lambda e, name=name: self._set(name, e.new), "value")
         self.w_index.param.watch(lambda e: self._set_index(e.new), "value")
+        st.param.watch(lambda e: setattr(self.w_model, "object", st.model_label()), "world")
         st.param.watch(lambda e: self._build_config(), ["world", "planner"])
+        st.param.watch(lambda e: on_loop(self.doc, self._show_message), ["message", "message_kind"])
+        self.w_results.param.watch(lambda e: self._show_bench(), "value")
         self.b_run.on_click(lambda e: self._job(st.run, live=True, stoppable=True))
         self.b_stop.on_click(lambda e: st.stop())
         self.b_step.on_click(lambda e: self._job(lambda: st.step(1)))
@@ -159,20 +158,20 @@ class App:
     def _set(self, name, value):
         try:
             setattr(self.state, name, value)
-        except Exception as e:  # param bounds
+        except Exception as e:  # noqa: BLE001 - param bounds: a message, not a traceback
             self.state._error(e)
         if name == "batch":
             self.w_index.end = max(self.state.batch - 1, 0)
         if name == "world":
             self.w_horizon.value = self.state.horizon
-        self._show_message()
 
     def _set_index(self, b):
         self.state.problem_index = max(0, min(int(b or 0), self.state.batch - 1))
-        self.refresh()
+        self.redraw()
+        self.redraw_rest()
 
     def _build_config(self):
-        """A widget per config knob (``graspviz.config.knobs``); ``log`` knobs get a log10 slider too."""
+        """A widget per config knob (:func:`graspviz.core.config.knobs`); ``log`` knobs get a log10 slider too."""
         st = self.state
         rows, self.knob_widgets, self.log_sliders = [], {}, {}
         for k in st.knobs():
@@ -180,17 +179,14 @@ class App:
             w = _knob_widget(k, value)
             w.param.watch(lambda e, name=k.name: self._set_knob(name, e), "value")
             self.knob_widgets[k.name] = w
-            if k.type is bool:
-                rows.append(pn.Row(w, pn.widgets.TooltipIcon(value=k.help), margin=0) if k.help else w)
-            else:
-                rows.append(w)
+            rows.append(pn.Row(w, pn.widgets.TooltipIcon(value=k.help), margin=0) if k.type is bool and k.help else w)
             if k.log and k.type is float:
                 sl = _log_slider(k, value)
                 sl.param.watch(lambda e, name=k.name: self._log_moved(name, e.new), "value_throttled")
                 self.log_sliders[k.name] = sl
                 rows.append(sl)
-        self.config_box[:] = [pn.pane.Markdown(f"**{gv.make_planner(st.planner).label} settings**", margin=(5, 10, 0, 10)),
-                              *rows]
+        title = pn.pane.Markdown(f"**{planner_class(st.planner).label} settings**", margin=(5, 10, 0, 10))
+        self.config_box[:] = [title, *rows]
 
     def _log_moved(self, name, v):
         """A log slider moved: put 10**v (3 significant digits) into the knob's box (which sets the config)."""
@@ -203,28 +199,19 @@ class App:
             w = self.knob_widgets.get(name)
             if w is not None and event.old is not None:
                 w.value = event.old
-        else:
-            sl = self.log_sliders.get(name)
-            if sl is not None and event.new is not None and event.new > 0:
-                v = min(max(math.log10(event.new), sl.start), sl.end)
-                # typed into the box, not an echo of the slider itself (whose throttled value may lag its value
-                # while key presses are in flight: writing it back would undo them)
-                if all(x is None or abs(v - x) > sl.step / 2 for x in (sl.value, sl.value_throttled)):
-                    sl.value = v
-            from graspviz.plotting.theme import empty_figure
-            self.p_sched.object = self.state.figures(("schedules",)).get("schedules") or empty_figure(
-                f"{self.state.planner} has no sigma / gamma schedules", "schedules")
-        self._show_message()
+            return
+        sl = self.log_sliders.get(name)
+        if sl is not None and event.new is not None and event.new > 0:
+            v = min(max(math.log10(event.new), sl.start), sl.end)
+            # typed into the box, not an echo of the slider itself (whose throttled value may lag its value
+            # while key presses are in flight: writing it back would undo them)
+            if all(x is None or abs(v - x) > sl.step / 2 for x in (sl.value, sl.value_throttled)):
+                sl.value = v
+        self.redraw_rest()  # the schedules follow the settings
 
     # -- jobs ------------------------------------------------------------------------------------------
-    def _push(self, fn):
-        """Run ``fn`` on the session's event loop (directly when there is no server session)."""
-        if self.doc is not None and self.doc.session_context is not None:
-            self.doc.add_next_tick_callback(fn)
-        else:
-            fn()
-
-    def _job(self, fn, live=False, after=None, stoppable=False):
+    def _job(self, fn, live=False, stoppable=False):
+        """Run ``fn`` in a worker thread (refused while another job runs); ``live`` jobs show progress."""
         if self.state.busy:
             return False
         self.state.busy = True
@@ -232,26 +219,16 @@ class App:
             self.progress.visible = True
             self.b_stop.visible = stoppable
             self._set_busy_ui(True)
-        self._live = live
-        last = [0.0]
 
-        def live_cb(*args):
-            now = time.perf_counter()
-            if now - last[0] > 0.5:
-                last[0] = now
-                self._push(lambda: setattr(self.progress, "value", self.state.progress))
+        def progress(*args):
+            on_loop(self.doc, lambda: setattr(self.progress, "value", self.state.progress))
 
         def work():
             try:
-                if live:
-                    fn(callback=live_cb)
-                else:
-                    fn()
+                fn(callback=progress) if live else fn()
             finally:
                 self.state.busy = False
-                self._push(self._done)
-                if after is not None:
-                    after()
+                on_loop(self.doc, lambda: self._done(live))
         self._job_thread = threading.Thread(target=work, daemon=True, name="graspviz-app-job")
         self._job_thread.start()
         return True
@@ -260,12 +237,13 @@ class App:
         for b in (self.b_run, self.b_step, self.b_fork, self.b_compare, self.b_reset, self.b_land):
             b.disabled = busy
 
-    def _done(self):
-        if self._live:
+    def _done(self, live):
+        if live:
             self._set_busy_ui(False)
             self.progress.visible = False
             self.b_stop.visible = False
-        self.refresh()
+        self.redraw()
+        self.redraw_rest()
 
     def _play(self, event):
         if event.new:
@@ -287,11 +265,13 @@ class App:
             self.b_play.value = False
         self.state.reset()
         self._build_config()
-        self.refresh()
+        self.redraw()
+        self.redraw_rest()
 
     def _scrub(self, event):
         self.state.scrub(event.new)
-        self.refresh(slider=False)
+        self.redraw()
+        self.redraw_rest()
 
     def _show_bench(self):
         if self.w_results.value is not None:
@@ -304,83 +284,50 @@ class App:
         data = event.new
         if data is not None and len(data) > MAX_IMPORT_BYTES:
             self.state._error(f"the file is {len(data) / 2**20:.1f} MB; the app accepts run files up to 50 MB")
-        elif data is not None:
-            ok = self.state.import_bytes(data)
-            if ok:
-                for w, name in ((self.w_world, "world"), (self.w_planner, "planner"), (self.w_horizon, "horizon"),
-                                (self.w_seed, "seed"), (self.w_batch, "batch")):
-                    w.value = getattr(self.state, name)
-                self._build_config()
-        self.refresh()
+        elif data is not None and self.state.import_bytes(data):
+            for w, name in ((self.w_world, "world"), (self.w_planner, "planner"), (self.w_horizon, "horizon"),
+                            (self.w_seed, "seed"), (self.w_batch, "batch")):
+                w.value = getattr(self.state, name)
+            self._build_config()
+        self.redraw()
+        self.redraw_rest()
 
-    # -- view ------------------------------------------------------------------------------------------
+    # -- views -----------------------------------------------------------------------------------------
     def _show_message(self):
         st = self.state
         self.alert.object = st.message
         self.alert.alert_type = st.message_kind
         self.alert.visible = bool(st.message)
 
-    def refresh(self, slider=True):
-        """Redraw: the plan view and the label first, the slower figures a little later. In a server session
-        redraws are coalesced: events arriving together (a burst of clicks or key presses, queued while the
-        server's one thread was busy) cost one redraw, with the latest state."""
-        self._want_slider = self._want_slider or slider
-        if self._redraw_pending:
-            return
-        if self.doc is not None and self.doc.session_context is not None and self._shown:
-            self._redraw_pending = True
-            wait = 1e3 * (self._redraw_last + REDRAW_EVERY - time.perf_counter())
-            self.doc.add_timeout_callback(self._redraw, int(min(max(15, wait), 1e3 * REDRAW_EVERY)))
-        else:
-            self._redraw()
-
-    def _redraw(self):
-        self._redraw_pending, slider, self._want_slider = False, self._want_slider, False
-        self._redraw_last = time.perf_counter()
+    def _draw(self):
+        """The plan view, the label and the slider, from ONE snapshot (they never show different iterations)."""
         st = self.state
+        snap = st.snapshot
         self.p_plan.object = st.figures(("plan",))["plan"]
         self.label.object = st.iteration_label()
-        if self.doc is not None and self.doc.session_context is not None:
-            # let the browser draw the plan before the server builds the slower figures (2-core machines): 80 ms
-            # later, but at most once per REST_EVERY (for a new fork, race or landscape: at once). A burst of
-            # steps or scrubs then costs a few of these big redraws, not one each: every session shares the
-            # server's one thread, and a browser busy drawing holds up the events its session sends next
-            data = (st.history, st.fork_history, st.race_result, st.landscape_result)
-            new = len(data) != len(self._rest_data) or any(a is not b for a, b in zip(data[1:], self._rest_data[1:]))
-            wait = 80 if new else min(max(80, 1e3 * (self._rest_last + REST_EVERY - time.perf_counter())), 1e3 * REST_EVERY)
-            due = time.perf_counter() + wait / 1e3
-            if self._rest_due is None or due < self._rest_due:  # else one is already due sooner
-                self._rest_due, self._rest_gen = due, self._rest_gen + 1
-                self.doc.add_timeout_callback(lambda g=self._rest_gen: self._refresh_rest(g), int(wait))
-        else:
-            self._refresh_rest()
-        has_run = st.history is not None and len(st.history) > 0
-        if has_run and (slider or self.slider.value != st.iteration):
+        if snap is not None:
             its = st.history.iterations
-            self.slider.param.update(start=its[0], end=max(its[-1], its[0] + 1), value=st.iteration, disabled=len(its) < 2)
-        elif st.history is None:
+            self.slider.param.update(start=its[0], end=max(its[-1], its[0] + 1), value=snap.iteration,
+                                     disabled=len(its) < 2)
+            if self.redraw.served:
+                self._resync += 1
+                self.doc.add_timeout_callback(lambda n=self._resync: self._resend_slider(n), int(1e3 * RESYNC_AFTER))
+        else:
             self.slider.param.update(start=0, end=1, value=0, disabled=True)
-        if has_run and self.doc is not None and self.doc.session_context is not None:
-            # after any redraw (a scrub, or a Step that ended while a key press was in flight): once the events
-            # pause, make sure the browser's handle ends where the label and plot are
-            self._resync += 1
-            self.doc.add_timeout_callback(lambda n=self._resync: self._resend_slider(n), int(1e3 * RESYNC_AFTER))
         self._show_message()
 
     def _resend_slider(self, n):
-        """Send the slider's value to the browser again, RESYNC_AFTER seconds after the last redraw (``n``: only
-        the latest). Both ends write the slider: when the server moves it (a Step ends) while the user moves it
-        (a key press in flight), the browser can end up showing the server's older value while the server holds
-        the user's; the label and plot follow the server, so once the user pauses it repeats its value. A redraw
-        still pending schedules its own re-send."""
-        if n != self._resync or self._redraw_pending:
+        """Send the slider's value to the browser again once redraws pause (``n``: only after the latest one).
+
+        Both ends write the slider: when the server moves it (a Step ends) while the user moves it (a key press
+        in flight), the browser can end up showing the server's older value while the server holds the
+        user's. The label and the plot follow the server, so once events pause its value is sent again."""
+        if n != self._resync or self.redraw.pending or self.state.snapshot is None:
             return
-        st = self.state
-        if st.history is not None and len(st.history) and self.slider.value != st.iteration:
-            self.slider.value = st.iteration
-            return
-        for model, _ in list(self.slider._models.values()):
-            model.trigger("value", model.value, model.value)
+        from bokeh.models import Slider
+        for model in self.doc.select({"type": Slider}):
+            if "iteration-slider" in (model.css_classes or []):
+                model.trigger("value", model.value, model.value)
 
     def _changed(self, pane: str, *inputs) -> bool:
         """Whether ``pane``'s inputs (objects by identity, plain values by value) differ from those it shows."""
@@ -390,13 +337,9 @@ class App:
         self._drawn[pane] = (key, inputs)  # the inputs are kept alive, so an id is never reused while compared
         return True
 
-    def _refresh_rest(self, gen=None):
-        if gen is not None and gen != self._rest_gen:  # superseded by one scheduled sooner
-            return
-        self._rest_due, self._rest_last = None, time.perf_counter()
+    def _draw_rest(self):
+        """The slower figures; the losses always (they mark the cursor), the others when their inputs changed."""
         st = self.state
-        self._rest_data = (st.history, st.fork_history, st.race_result, st.landscape_result)
-        # the losses show the cursor; the others are redrawn only when what they show changed (not on a scrub)
         which = ["losses"] + [name for name, inputs in (
             ("gap", (st.history, st.problem_index)), ("race", (st.race_result,)),
             ("schedules", (st.planner, tuple(sorted(st.config.items())))), ("landscape", (st.landscape_result,)))
@@ -409,13 +352,12 @@ class App:
         self.p_losses.object = losses
         if "gap" in which:
             self.p_gap.object = figs["gap"]
-        from graspviz.plotting.theme import empty_figure
         if "race" in which:
-            self.p_race.object = figs.get("race") or empty_figure("press Compare planners to race GD, CEM, GRASP and "
-                                                                 "collocation on these problems", "race")
+            self.p_race.object = figs.get("race") or empty_figure(
+                "press Compare planners to race GD, CEM, GRASP and collocation on these problems", "race")
         if "schedules" in which:
             self.p_sched.object = figs.get("schedules") or empty_figure(
-                f"{self.state.planner} has no sigma / gamma schedules", "schedules")
+                f"{st.planner} has no sigma / gamma schedules", "schedules")
         if "landscape" in which:
             self.p_land.object = figs.get("landscape") or empty_figure("press 'Landscape at cursor'", "loss landscape")
 

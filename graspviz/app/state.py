@@ -1,47 +1,49 @@
-"""The app's state: a ``param.Parameterized`` object, usable and testable without a server or browser.
+"""The app's state: a ``param.Parameterized`` object, usable and testable without a server or a browser.
 
-Everything the page shows derives from this object: the chosen world / planner / problem settings,
-the planner config values, the recorded :class:`~graspviz.History`, the iteration cursor, an optional
-forked branch, an optional race, and a one-line message (errors never raise into the page).
-Methods are synchronous; the Panel wiring (``layout.py``) calls them from a worker thread.
+Everything the page shows derives from this object: the chosen world / planner / problem settings, the
+planner config values, the recorded :class:`~graspviz.core.history.History`, the iteration cursor, an
+optional forked branch, race and landscape, and a one-line message (errors never raise into the page).
+The state only calls the layers below it (planners, worlds, analysis, plotting); it computes nothing itself.
+Methods are synchronous; the Panel wiring (``layout.py``) calls the long ones from a worker thread.
 """
 
 from __future__ import annotations
 
 import numbers
 import threading
-from pathlib import Path
+import warnings
 
 import param
 
-import graspviz as gv
-from graspviz.core.config import knobs
-from graspviz.core.errors import GraspvizError
-from graspviz.core.history import History
+from ..analysis import report
+from ..analysis.views import TruthCache, plan_view
+from ..core.config import knobs
+from ..core.errors import GraspvizError
+from ..core.history import History
+from ..planners import ABLATIONS, PLANNERS, fork, make_planner, planner_class, resume, run
+from ..worlds import WORLDS, get_world, problem_of
 
-#: benchmark results shipped with the source tree (``graspviz bench --json``), shown in the Benchmarks tab
-RESULTS_DIR = Path(gv.__file__).resolve().parents[1] / "docs" / "results"
 #: Uploaded run files larger than this are refused.
 MAX_IMPORT_BYTES = 50 * 2**20
-PLANNER_CHOICES = [*gv.PLANNERS, *gv.ABLATIONS]
+PLANNER_CHOICES = [*PLANNERS, *ABLATIONS]
 
 
 class AppState(param.Parameterized):
     """One browser session's explorer state (see module docstring)."""
 
-    world = param.Selector(default="wall", objects=list(gv.WORLDS), doc="registered world")
+    world = param.Selector(default="wall", objects=list(WORLDS), doc="registered world")
     planner = param.Selector(default="grasp", objects=PLANNER_CHOICES, doc="planner or GRASP ablation")
     horizon = param.Integer(default=40, bounds=(1, 500), doc="planning horizon T")
     seed = param.Integer(default=0, bounds=(0, None), doc="seed of the problems and the planner noise")
     batch = param.Integer(default=4, bounds=(1, 256), doc="number of problems B planned in parallel")
     problem_index = param.Integer(default=0, bounds=(0, None), doc="which problem the plan view shows")
     stride = param.Integer(default=1, bounds=(1, None), doc="record every stride-th iterate")
-    config = param.Dict(default={}, doc="planner config values (graspviz.config knobs)")
+    config = param.Dict(default={}, doc="planner config values (graspviz.core.config knobs)")
     history = param.Parameter(default=None, doc="the recorded run (History)")
     iteration = param.Integer(default=0, bounds=(0, None), doc="iteration cursor into the history")
     fork_history = param.Parameter(default=None, doc="a branch forked from the history")
-    race_result = param.Parameter(default=None, doc="result of graspviz.race.race")
-    landscape_result = param.Parameter(default=None, doc="result of graspviz.landscape.landscape")
+    race_result = param.Parameter(default=None, doc="result of graspviz.analysis.race.race")
+    landscape_result = param.Parameter(default=None, doc="result of graspviz.analysis.landscape.landscape")
     message = param.String(default="", doc="last error or notice (empty: none)")
     message_kind = param.Selector(default="info", objects=["info", "success", "warning", "danger"])
     busy = param.Boolean(default=False, doc="a planning job is running")
@@ -51,26 +53,24 @@ class AppState(param.Parameterized):
         super().__init__(**params)
         self._lock = threading.RLock()
         self._stop = threading.Event()
+        self._worlds, self._problem, self._problem_key = {}, None, None
+        self._truth = TruthCache()
         self.apply_defaults()
 
     # -- settings --------------------------------------------------------------------------------------
     @property
     def world_obj(self):
-        """This session's instance of the chosen world (kept: learned worlds hold caches and models)."""
+        """This session's instance of the chosen world (kept: learned worlds hold their models)."""
         return self._world(self.world)
 
     def _world(self, name):
-        worlds = self.__dict__.setdefault("_worlds", {})
-        if name not in worlds:
-            worlds[name] = gv.get_world(name)
-        return worlds[name]
-
-    def config_class(self):
-        return gv.make_planner(self.planner).Config
+        if name not in self._worlds:
+            self._worlds[name] = get_world(name)
+        return self._worlds[name]
 
     def knobs(self):
-        """The :class:`~graspviz.config.Knob` of every setting of the current planner."""
-        return list(knobs(self.config_class()))
+        """The :class:`~graspviz.core.config.Knob` of every setting of the current planner."""
+        return list(knobs(planner_class(self.planner).Config))
 
     def apply_defaults(self):
         """Config values = the planner's defaults with the world's suggested settings."""
@@ -95,12 +95,12 @@ class AppState(param.Parameterized):
         return True
 
     def planner_cfg(self):
-        return gv.make_planner(self.planner, dict(self.config)).config
+        return make_planner(self.planner, dict(self.config)).config
 
     def problem(self):
         """The current problems (cached per world / batch / horizon / seed: Problems are immutable)."""
         key = (self.world, self.batch, self.horizon, self.seed)
-        if getattr(self, "_problem_key", None) != key:
+        if self._problem_key != key:
             self._problem = self.world_obj.sample_problems(self.batch, horizon=self.horizon, seed=self.seed)
             self._problem_key = key
         return self._problem
@@ -126,7 +126,7 @@ class AppState(param.Parameterized):
         if stop is not None and stop.requested:  # the Stop button
             self._notice(f"{stop}; iterations {hist[0].iteration}..{hist.last.iteration} are kept", "info")
         elif stop is not None:
-            self.message_kind, self.message = "warning", stop.message
+            self._notice(stop.message, "warning")
 
     # -- planning --------------------------------------------------------------------------------------
     def run(self, steps: int | None = None, callback=None) -> bool:
@@ -135,8 +135,7 @@ class AppState(param.Parameterized):
             try:
                 self.clear_message()
                 self._stop.clear()
-                planner = gv.make_planner(self.planner, dict(self.config))
-                problem = self.problem()
+                planner = make_planner(self.planner, dict(self.config))
                 total = planner.config.steps if steps is None else steps
 
                 def cb(snap):
@@ -145,11 +144,10 @@ class AppState(param.Parameterized):
                         callback(snap)
                     return self._stop.is_set()
 
-                import warnings
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", RuntimeWarning)
-                    hist = gv.run(planner, problem, seed=self.seed, steps=steps, stride=self.stride, callback=cb,
-                                  batch_records=True)  # progress and Stop may lag by ~0.25 s
+                    hist = run(planner, self.problem(), seed=self.seed, steps=steps, stride=self.stride, callback=cb,
+                               batch_records=True)  # progress and Stop may lag by ~0.25 s
                 self.progress = 100
                 if not len(hist):  # the model failed before anything was recorded: keep the earlier run
                     why = hist.stop_reason.message if hist.stop_reason else "the run recorded no snapshots"
@@ -172,13 +170,10 @@ class AppState(param.Parameterized):
             try:
                 self.clear_message()
                 if self.history is None or not self._matches(self.history):
-                    ok = self.run(steps=0)
-                    if not ok:
+                    if not self.run(steps=0):
                         return False
                     if n <= 0:
                         return True
-                from graspviz.planners import resume
-                import warnings
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", RuntimeWarning)
                     new = resume(self.history, self.problem(), n)
@@ -190,7 +185,7 @@ class AppState(param.Parameterized):
 
     def _matches(self, h: History) -> bool:
         """Whether ``h`` was produced by the current settings (so stepping may continue it)."""
-        return (h.planner == self.planner or self.planner in gv.ABLATIONS) and h.world == self.world \
+        return (h.planner == self.planner or self.planner in ABLATIONS) and h.world == self.world \
             and h.seed == self.seed and h.horizon == self.horizon and len(h.start) == self.batch \
             and h.config == self.planner_cfg().to_dict()
 
@@ -233,21 +228,26 @@ class AppState(param.Parameterized):
                 h = self.history
                 if h is None:
                     raise GraspvizError("nothing to fork: run or step first")
-                k = self.iteration  # graspviz.fork replays from the last checkpoint before it
+                k = self.iteration  # fork replays from the last checkpoint before it
                 base = h.config
-                cur = self.planner_cfg().to_dict() if self.planner == h.planner or self.planner in gv.ABLATIONS else base
+                cur = self.planner_cfg().to_dict() if self.planner == h.planner or self.planner in ABLATIONS else base
                 overrides = {name: v for name, v in cur.items() if base.get(name) != v}
                 if steps is None:
                     steps = max(int(cur.get("steps", base.get("steps", 1))) - k, 1)
-                import warnings
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", RuntimeWarning)
-                    self.fork_history = gv.fork(h, k, steps=steps, **overrides)
+                    self.fork_history = fork(h, k, self._problem_of(h), steps=steps, **overrides)
                 changed = ", ".join(f"{n}={v}" for n, v in overrides.items()) or "same settings"
                 self._notice(f"forked at iteration {k} ({changed})", "success")
                 return True
             except (Exception, KeyboardInterrupt) as e:
                 return self._error(e)
+
+    def _problem_of(self, h: History):
+        """The problem of a run: this session's current one when it matches, else rebuilt from the history."""
+        if self._problem_key == (h.world, len(h.start), h.horizon, h.seed):
+            return self._problem
+        return problem_of(h)
 
     def branches(self) -> list:
         """[(label, History)] for the losses figure: the run and, if any, its fork."""
@@ -260,8 +260,8 @@ class AppState(param.Parameterized):
         return out
 
     def compare(self, planners=("gd", "cem", "grasp", "collocation"), steps=None, callback=None) -> bool:
-        """Race several planners on the current problems (``graspviz.race.race``)."""
-        from graspviz.analysis.race import race
+        """Race several planners on the current problems (``graspviz.analysis.race.race``)."""
+        from ..analysis.race import race
         with self._lock:
             try:
                 self.clear_message()
@@ -278,15 +278,14 @@ class AppState(param.Parameterized):
                 return self._error(e)
 
     def compute_landscape(self, directions: str = "pca", resolution: int = 31, callback=None) -> bool:
-        """Loss slices around the iterate at the cursor (``graspviz.landscape.landscape``)."""
-        from graspviz.analysis.landscape import landscape
-        from graspviz.worlds import problem_of
+        """Loss slices around the iterate at the cursor (``graspviz.analysis.landscape.landscape``)."""
+        from ..analysis.landscape import landscape
         with self._lock:
             try:
                 self.clear_message()
                 if self.history is None:
                     raise GraspvizError("no run yet: run or step first")
-                self.landscape_result = landscape(problem_of(self.history), self.history, self.iteration,
+                self.landscape_result = landscape(self._problem_of(self.history), self.history, self.iteration,
                                                   directions=directions, resolution=resolution,
                                                   b=min(self.problem_index, len(self.history.start) - 1))
                 return True
@@ -327,8 +326,8 @@ class AppState(param.Parameterized):
                 self.horizon, self.seed, self.batch = int(hist.horizon), int(hist.seed), len(hist.start)
                 self.stride = int(hist.meta.get("stride", 1))
                 try:
-                    self.config = gv.make_planner(hist.planner, dict(hist.config)).config.to_dict()
-                except Exception:
+                    self.config = make_planner(hist.planner, dict(hist.config)).config.to_dict()
+                except Exception:  # noqa: BLE001 - a config this graspviz cannot build: keep the current one
                     pass
                 self.fork_history = None
                 self._set_history(hist)
@@ -337,124 +336,60 @@ class AppState(param.Parameterized):
             except Exception as e:
                 return self._error(e)
 
-    # -- figures ---------------------------------------------------------------------------------------
+    # -- what the page shows ---------------------------------------------------------------------------
     def model_label(self) -> str:
         """Which world model the current world plans with (from the manifest; no weights loaded)."""
-        from graspviz.worlds.learned import model_summary
+        from ..worlds.learned import model_summary
         return f"model: {model_summary(self.world)}"
 
     @staticmethod
     def bench_results() -> list:
-        """Names of the benchmark results shipped with the source tree (``docs/results/*.json`` from
-        ``graspviz bench``); empty for an installed package. Fixed files only: no path comes from the page."""
-        folder = RESULTS_DIR
-        if not folder.is_dir():
-            return []
-        return sorted(p.stem for p in folder.glob("*.json")
-                      if p.stem.startswith(("bench_", "worlds_")) and "tuning" not in p.stem)
+        """Names of the benchmark results shipped with the source tree (empty for an installed package)."""
+        return report.shipped_results()
 
     def bench_figure(self, name: str):
         """``fig_bench`` of one shipped result (a name from :meth:`bench_results`)."""
-        from graspviz.analysis.report import from_json
-        from graspviz.plotting.bench import fig_bench
-        from graspviz.plotting.theme import empty_figure
+        from ..plotting.bench import fig_bench
+        from ..plotting.theme import empty_figure
         if name not in self.bench_results():
             return empty_figure("no benchmark results in this installation (docs/results/)", "benchmarks")
-        return fig_bench(from_json(RESULTS_DIR / f"{name}.json"))
+        return fig_bench(report.shipped_rows(name))
 
     def figures(self, which=("plan", "losses", "gap", "race", "schedules", "landscape")) -> dict:
-        """Plotly figures of the current state: plan, losses, gap (and race when there is one); ``which`` picks."""
-        from graspviz.plotting import fig_gap, fig_losses, fig_race
-        from graspviz.plotting.theme import empty_figure
+        """Plotly figures of the current state (the ones ``which`` names that have something to show)."""
+        from .. import plotting as P
+        from ..plotting.theme import empty_figure
         out = {}
         snap = self.snapshot
         if snap is None:
-            out["plan"] = empty_figure("press Run or Step to plan", "plan")
-            out["losses"] = empty_figure("no run yet", "losses")
-            out["gap"] = empty_figure("no run yet", "dynamics gap")
-        elif "plan" in which:
-            out["plan"] = self._plan_figure(snap)
-        if snap is not None and "losses" in which:
-            out["losses"] = fig_losses(self.branches())
-            out["losses"].add_vline(x=snap.iteration, line=dict(color="black", width=1.5))
-        if snap is not None and "gap" in which:
-            out["gap"] = fig_gap(self.history, b=min(self.problem_index, snap.rollout.shape[0] - 1))
+            out.update(plan=empty_figure("press Run or Step to plan", "plan"), losses=empty_figure("no run yet", "losses"),
+                       gap=empty_figure("no run yet", "dynamics gap"))
+        else:
+            if "plan" in which:
+                out["plan"] = self.plan_figure(snap)
+            if "losses" in which:
+                out["losses"] = P.fig_losses(self.branches())
+                out["losses"].add_vline(x=snap.iteration, line=dict(color="black", width=1.5))
+            if "gap" in which:
+                out["gap"] = P.fig_gap(self.history, b=min(self.problem_index, snap.rollout.shape[0] - 1))
         if self.race_result is not None and "race" in which:
-            out["race"] = fig_race(self.race_result)
+            out["race"] = P.fig_race(self.race_result)
         if "schedules" in which and "sigma_schedule" in self.config:
-            from graspviz.planners.grasp import schedule_curves
-            from graspviz.plotting import fig_schedules
-            out["schedules"] = fig_schedules(**schedule_curves(self.planner_cfg()), planner=self.planner)
+            from ..planners.grasp import schedule_curves
+            out["schedules"] = P.fig_schedules(**schedule_curves(self.planner_cfg()), planner=self.planner)
         if "landscape" in which and self.landscape_result is not None:
-            from graspviz.plotting import fig_landscape
-            out["landscape"] = fig_landscape(self.landscape_result)
+            out["landscape"] = P.fig_landscape(self.landscape_result)
         return {k: v for k, v in out.items() if k in which}
 
-    #: at most this many frames in the decoded / true image strips of pixel worlds
-    MAX_FRAMES = 8
-
-    def _plan_figure(self, snap):
-        """The plan view of problem b at the cursor, in the world's layout coordinates.
-
-        Worlds whose planner states are not layout coordinates (learned latents) provide
-        ``positions(states) -> (..., 2)``; it maps the rollout, virtual states, start and goal. Worlds with
-        their own simulator get the true rollout of the plan (problem b only, cached per snapshot). Pixel
-        worlds (a model with ``decode``) also get strips of decoded virtual frames and rendered true frames.
-        """
-        import dataclasses
-
-        import numpy as np
-
-        from graspviz.plotting import fig_plan
+    def plan_figure(self, snap):
+        """The plan view of the shown problem at ``snap`` (:func:`graspviz.analysis.views.plan_view`)."""
+        from ..plotting import fig_plan
         h = self.history
-        B = snap.rollout.shape[0]
-        b = min(self.problem_index, B - 1)
-        w = self._world(h.world) if h.world in gv.WORLDS else None
-        layout = w.layout() if w is not None else None
-        start, goal = np.asarray(h.start), np.asarray(h.goal)
-        true = None
-        if w is not None and w.simulator:  # a separate simulator
-            key = (id(h), snap.iteration, b)
-            cache = self.__dict__.setdefault("_true_cache", {})
-            if key not in cache:
-                cache.clear()
-                from graspviz.analysis.execute import true_endpoints
-                cache[key] = np.asarray(w.simulate(true_endpoints(w, h)[0][b:b + 1], np.array(snap.actions[b:b + 1])))
-            tb = cache[key]
-            true = np.full((B, *tb.shape[1:]), np.nan)
-            true[b] = tb[0]
-        frames_v = frames_t = None
-        model = self._problem.model if getattr(self, "_problem_key", (None,))[0] == h.world else None
-        if w is not None and model is not None and getattr(model, "decode", None) is not None:
-            frames_v, frames_t = self._frames(w, model, snap, b, start, true)
-        if w is not None and w.latent:  # planner states -> layout coordinates (learned latent worlds)
-            pos = w.to_true
-            snap = dataclasses.replace(snap, rollout=pos(snap.rollout),
-                                       states=None if snap.states is None else pos(snap.states))
-            start, goal = pos(start), pos(goal)
-        return fig_plan(snap, layout, b=b, start=start, goal=goal, true_rollout=true, planner=h.planner,
-                        frames_virtual=frames_v, frames_true=frames_t)
-
-    def _frames(self, w, model, snap, b, start, true):
-        """Decoded frames of the virtual states (the rollout for shooting planners) and the simulator's frames."""
-        import numpy as np
-        import torch
-        states = snap.states[b] if snap.states is not None else snap.rollout[b, 1:-1]  # (T-1, S)
-        traj = np.concatenate([start[b:b + 1], states], 0)  # (T, S): s_0 .. s_{T-1}
-        idx = np.unique(np.linspace(0, len(traj) - 1, min(self.MAX_FRAMES, len(traj))).round().astype(int))
-        try:
-            with torch.no_grad():
-                z = torch.as_tensor(traj[idx], dtype=model.dtype, device=model.device)
-                dec = model.decode(z)
-            frames_v = np.asarray(dec.detach().cpu().numpy() if hasattr(dec, "detach") else dec)
-            if frames_v.ndim == 4 and frames_v.shape[1] in (1, 3):  # (N, C, H, W) -> (N, H, W, C)
-                frames_v = np.moveaxis(frames_v, 1, -1)
-            frames_t = None
-            if true is not None and callable(getattr(w, "render", None)):
-                frames_t = [w.render(true[b, i]) for i in idx]
-            return frames_v, frames_t
-        except Exception:  # a decoder / renderer that does not fit: no strips, the plan still shows
-            return None, None
+        world = self._world(h.world) if h.world in WORLDS else None
+        model = self._problem.model if self._problem_key is not None and self._problem_key[0] == h.world else None
+        v = plan_view(world, h, snap, self.problem_index, model=model, truth=self._truth)
+        return fig_plan(v.snapshot, v.layout, b=v.b, start=v.start, goal=v.goal, true_rollout=v.true_rollout,
+                        planner=h.planner, frames_virtual=v.frames_virtual, frames_true=v.frames_true)
 
     def iteration_label(self) -> str:
         if self.history is None or not len(self.history):

@@ -28,6 +28,18 @@ def plan_data(page):
     return page.locator(PLOT).first.evaluate("el => el.data.map(t => [t.name, Array.from(t.x || []), Array.from(t.y || [])])")
 
 
+def wait_plot_title(page, text, timeout=15.0):
+    """Wait until the plan plot's title contains ``text`` (the browser has drawn that iteration)."""
+    import time
+    t0, title = time.time(), None
+    while time.time() - t0 < timeout:
+        title = page.locator(PLOT).first.evaluate("el => (el.layout && el.layout.title && el.layout.title.text) || ''")
+        if text in title:
+            return title
+        page.wait_for_timeout(50)
+    raise AssertionError(f"the plan plot shows {title!r}, not {text!r}")
+
+
 def wait_idle(app, timeout=30):
     import time
     t0 = time.time()
@@ -43,7 +55,7 @@ def test_loads_without_console_errors_and_steps(server, page):
     expect(page.get_by_text("iteration 1 of 1")).to_be_visible(timeout=15_000)
     page.get_by_role("button", name="Step", exact=True).click()
     expect(page.get_by_text("iteration 2 of 2")).to_be_visible(timeout=15_000)
-    page.wait_for_function("() => true")
+    wait_plot_title(page, "plan at iteration 2 ")
     after = plan_data(page)
     assert after != before
     assert any(name.startswith("model rollout") for name, _, _ in after)

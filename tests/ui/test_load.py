@@ -2,7 +2,7 @@
 
 The app must handle the burst, settle, and end consistent in every session: the iteration label, the slider,
 the plan plot's title and the plotted rollout all show the same snapshot. Timing guards are generous (two
-shared cores); the figures are printed (``-s``) and measured in full by ``python -m graspviz.app.bench_load``.
+shared cores); the figures are printed (``-s``) and measured in full by ``python benchmarks/load.py``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.ui
 
 pytest.importorskip("playwright")
 
-from graspviz.app.bench_load import run_load  # noqa: E402
+from benchmarks.load import run_load  # noqa: E402
 
 SESSIONS, EVENTS = 3, 200
 
@@ -31,8 +31,7 @@ def test_burst_of_events_across_sessions_stays_consistent(server, browser):
         assert d["consistent"], json.dumps(d)  # label == slider == plot title == plotted rollout == state
     assert out["sessions"] == SESSIONS and out["events_sent"] == EVENTS
     # every Step click reached its session (run, or refused while that session was busy)
-    steps_sent = sum(1 for i in range(EVENTS) if ["step", "left", "left", "right", "step", "left"][(i // SESSIONS) % 6] == "step")
-    assert out["steps_run"] + out["steps_ignored_busy"] == steps_sent, brief
+    assert out["steps_sent"] > 0 and out["steps_run"] + out["steps_ignored_busy"] == out["steps_sent"], brief
     assert out["scrubs_handled"] > 0 and out["events_without_later_redraw"] == 0, brief
     # each session kept every step it ran: its history is contiguous from 0
     for a in apps[-SESSIONS:]:
