@@ -19,14 +19,17 @@ run: setup  ## serve the explorer at http://$(ADDRESS):$(PORT)
 test-setup: setup  ## + Debian chromium for the browser tests (only when /usr/bin/chromium is missing)
 	@bash scripts/install_chromium.sh
 
-test: test-setup  ## every test: tests/ and the notebooks
+test: test-setup  ## every check: the import layers, lint, tests/ and the notebooks
+	$(VENV)/bin/lint-imports
+	$(PY) -m ruff check graspviz tests benchmarks scripts notebooks
 	GRASPVIZ_FAST=1 TQDM_DISABLE=1 $(PY) -m pytest tests $(NBVAL) $(PYTEST_ARGS)
 
 bench: setup  ## the micro-benchmark (GRASP iteration vs a bare forward+backward vs a per-timestep loop)
 	$(VENV)/bin/graspviz bench --micro
 
-lint: setup
-	$(PY) -m pip install -q ruff && $(PY) -m ruff check graspviz tests
+lint: setup  ## the import layers and ruff alone
+	$(VENV)/bin/lint-imports
+	$(PY) -m ruff check graspviz tests benchmarks scripts notebooks
 
 clean:
 	rm -rf .pytest_cache build dist *.egg-info

@@ -16,9 +16,6 @@ import re
 import statistics
 import time
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 PLOT = ".js-plotly-plot"
 
 # record (epoch ms, plan title) each time the plan plot's title changes
@@ -234,9 +231,9 @@ def bench_load(sessions: int = 3, events: int = 200, world: str = "point_mass") 
     """:func:`run_load` on an in-process server with a headless chromium."""
     from playwright.sync_api import sync_playwright
 
-    from ui import served  # benchmarks/ui.py, beside this file
+    from benchmarks.browser import CHROMIUM, CHROMIUM_ARGS, served
     with served() as (url, apps), sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             return run_load(browser, url, apps, sessions=sessions, events=events, world=world)
         finally:
@@ -261,5 +258,5 @@ def main(argv=None) -> int:
 if __name__ == "__main__":
     import sys
     from pathlib import Path
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: python benchmarks/load.py
     raise SystemExit(main())

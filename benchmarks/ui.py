@@ -7,17 +7,18 @@ loopback port.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import socket
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+if __package__ in (None, ""):  # run as a script: python benchmarks/ui.py
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.browser import CHROMIUM, CHROMIUM_ARGS, served  # noqa: E402
+
 PLOT = ".js-plotly-plot"
 
 # resolves with the ms from the click until the plan plot's title shows the wanted iteration
@@ -35,43 +36,6 @@ _CLICK_JS = """([plot, btn, want]) => new Promise((resolve) => {
   requestAnimationFrame(poll);
   setTimeout(() => { obs.disconnect(); resolve(-1); }, 15000);
 })"""
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def served():
-    """An in-process app server on a free loopback port for the benchmarks: yields (url, apps), where ``apps``
-    lists the App of every session in order; the server is stopped on exit."""
-    import panel as pn
-
-    from graspviz.app import WS_MAX_MESSAGE_BYTES, create_app
-    apps = []
-
-    def page():
-        view = create_app()
-        apps.append(view.app)
-        return view
-    port = _free_port()
-    pn.serve(page, port=port, address="127.0.0.1", show=False, threaded=True, start=True,
-             websocket_origin=[f"127.0.0.1:{port}", f"localhost:{port}"], websocket_max_message_size=WS_MAX_MESSAGE_BYTES)
-    for _ in range(200):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
-        except OSError:
-            time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}/", apps
-    finally:
-        try:
-            pn.state.kill_all_servers()
-        except RuntimeError:  # "Thread already stopping"
-            pass
 
 
 def _wait_idle(app, timeout=60.0):
@@ -136,7 +100,7 @@ def bench_ui(n_clicks: int = 15, world: str = "wall", screenshots: str | None = 
     out = dict(world=world, clicks=n_clicks)
     with served() as (url, apps):
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport=dict(width=1500, height=1000))
             page.goto(url)
             expect(page.locator(PLOT).first).to_be_visible(timeout=60_000)

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from graspviz.plotting.bench import fig_bench, fig_scaling
-
-CHROMIUM = "/usr/bin/chromium"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the source tree's benchmarks/
+from benchmarks.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from graspviz.plotting.bench import fig_bench, fig_scaling  # noqa: E402
 
 
 def main(argv: list[str]) -> int:
@@ -32,7 +32,7 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
         html = Path(tmp) / "figure.html"
         fig.write_html(html, include_plotlyjs=True, full_html=True, config=dict(displayModeBar=False))
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport=dict(width=1300, height=500), device_scale_factor=1.5)
         page.goto(html.as_uri())
         page.wait_for_selector(".main-svg")

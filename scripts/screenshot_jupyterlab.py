@@ -49,10 +49,11 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the source tree's benchmarks/
+from benchmarks.browser import CHROMIUM_ARGS as BROWSER_ARGS  # noqa: E402
+
 VIEWPORT = {"width": 1400, "height": 900}
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [*BROWSER_ARGS, "--disable-dev-shm-usage"]  # Jupyter's page is heavy: no /dev/shm cap
 
 
 def log(msg: str) -> None:

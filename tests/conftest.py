@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 import pytest
 
-#: Debian's Chromium: `playwright install` cannot download browsers on the project's machines
-CHROMIUM = os.environ.get("GRASPVIZ_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+from benchmarks.browser import CHROMIUM, CHROMIUM_ARGS
 
 
 @pytest.fixture(scope="session")

@@ -190,7 +190,9 @@ def test_notebook_entry_points():
     from graspviz.app import app, servable
     page = app()
     assert page.app.state.history is None and page.app.state is not app().app.state
-    assert servable() is not None
+    served = servable()
+    assert isinstance(served.app.state, AppState) and served.app.state is not page.app.state
+    assert served.app.state.history is None and "Step" in [getattr(w, "label", None) for w in served.select()]
 
 
 def test_landscape_and_schedules_figures():

@@ -21,7 +21,7 @@ import pytest
 import graspviz as gv
 from graspviz import cli
 from graspviz.core.history import History
-from helpers import fast_planner, wall_problem
+from helpers import HAS_CUDA, fast_planner, wall_problem
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -150,8 +150,9 @@ CASES = {
     "plan weight nan": (PLAN + ["--gamma", "nan"], "GraspConfig.gamma must be a finite number"),
     "plan weight text": (PLAN + ["--gamma", "lots"], "GraspConfig.gamma must be a number"),
     "plan int as float": (PLAN + ["--sync-every", "1.5"], "GraspConfig.sync_every must be an integer"),
-    "plan bad choice": (PLAN + ["--sigma-schedule", "zigzag"], "sigma_schedule"),
-    "plan bad bool": (PLAN + ["--noise", "maybe"], "noise"),
+    "plan bad choice": (PLAN + ["--sigma-schedule", "zigzag"],
+                        "GraspConfig.sigma_schedule must be one of constant, linear, cosine, exponential; got 'zigzag'"),
+    "plan bad bool": (PLAN + ["--noise", "maybe"], "GraspConfig.noise must be true or false; got 'maybe'"),
     "plan cross-field": (["plan", "--world", "wall", "--planner", "cem", "--samples", "8", "--elites", "9"],
                          "CEMConfig.elites must be <= samples (8); got 9"),
     "plan unknown world": (PLAN[:2] + ["moon"] + PLAN[3:], "unknown world 'moon'; expected one of:"),
@@ -161,11 +162,13 @@ CASES = {
     "plan foreign setting": (["plan", "--world", "wall", "--planner", "cem", "--lr-states", "0.1"],
                              "--lr-states is not a setting of planner 'cem'"),
     "plan unknown flag": (PLAN + ["--colour", "red"], "unrecognized arguments: --colour red"),
-    "plan abbreviated flag": (PLAN + ["--samp", "3"], "--samp"),
+    "plan abbreviated flag": (PLAN + ["--samp", "3"], "unrecognized arguments: --samp 3"),
     "plan missing planner": (["plan", "--world", "wall"], "the following arguments are required: --planner"),
     "plan bad dtype": (PLAN + ["--dtype", "float16"], "argument --dtype: invalid choice: 'float16'"),
     "plan bad device": (PLAN + ["--device", "tpu"], "device must be auto, cpu, cuda or cuda:N; got 'tpu'"),
-    "plan device index": (PLAN + ["--device", "cuda:99"], "cuda:99"),
+    "plan device index": (PLAN + ["--device", "cuda:99"],
+                          "device 'cuda:99' asked for, but CUDA is not available here" if not HAS_CUDA
+                          else "device 'cuda:99' does not exist; this machine has"),
     "plan out is a folder": (PLAN + ["--out", "{folder}"], "it is a folder; expected a file path"),
     "plan out missing folder": (PLAN + ["--out", "{dir}/no/such/run.npz"], "does not exist"),
     # show: bad run files
@@ -179,7 +182,7 @@ CASES = {
     "show wrong version": (["show", "{version99}"], "has run-file version 99; this graspviz reads versions 1, 2"),
     "show wrong format": (["show", "{wrong_format}"], "expected format 'graspviz-history'"),
     "show tampered": (["show", "{bad_horizon}"], "is a damaged graspviz run file"),
-    "show flipped bytes": (["show", "{flipped}"], "run file"),
+    "show flipped bytes": (["show", "{flipped}"], "is not a readable graspviz run file (.npz written by graspviz)"),
     "show no file": (["show"], "the following arguments are required: RUN.npz"),
     # tables and unknown commands
     "planners unknown world": (["planners", "--world", "moon"], "unknown world 'moon'"),
@@ -204,7 +207,8 @@ CASES = {
     "bench bad backend": (["bench", "--backend", "spark"], "argument --backend: invalid choice: 'spark'"),
     "bench bad device": (["bench", "--device", "tpu"], "device must be auto, cpu, cuda or cuda:N; got 'tpu'"),
     "bench check-every negative": (["bench", "--quick", "--check-every", "-1"], "--check-every must be an integer >= 0"),
-    "bench chunk 0": (["bench", "--quick", "--chunk", "0", "--trials", "1", "--planners", "gd", "--no-progress"], "chunk"),
+    "bench chunk 0": (["bench", "--quick", "--chunk", "0", "--trials", "1", "--planners", "gd", "--no-progress"],
+                      "chunk must be an integer >= 1; got 0"),
     "bench ray address": (["bench", "--ray-address", "auto"], "--ray-address needs --backend ray"),
     "bench json folder": (["bench", "--quick", "--json", "{dir}/no/such/rows.json"], "does not exist"),
     # tune

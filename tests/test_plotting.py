@@ -163,5 +163,5 @@ def test_race_figure(problem):
     assert sparse["iterations_true"] == [0, 4, 8, 12] and len(sparse["iterations"]) == 13
     fig = fig_race(r)
     n = names(fig)
-    assert f"GD shooting: {M.GOAL_DISTANCE}" in n or any(x.endswith(M.GOAL_DISTANCE) for x in n)
+    assert f"GD shooting: {M.GOAL_DISTANCE}" in n and f"CEM: {M.GOAL_DISTANCE}" in n
     assert sum(x.endswith("success (simulator)") for x in n) == 2

@@ -72,9 +72,9 @@ class Problem:
     def select(self, index) -> "Problem":
         """A sub-batch of the problems (int, slice or index list)."""
         idx = [index] if isinstance(index, int) else index
-        pick = (lambda a: None if a is None else a[idx])
-        return dataclasses.replace(self, start=self.start[idx], goal=self.goal[idx], true_start=pick(self.true_start),
-                                   true_goal=pick(self.true_goal))
+        true_start, true_goal = (None if a is None else a[idx] for a in (self.true_start, self.true_goal))
+        return dataclasses.replace(self, start=self.start[idx], goal=self.goal[idx], true_start=true_start,
+                                   true_goal=true_goal)
 
 
 def estimated_bytes(batch: int, horizon: int, S: int, A: int, dtype: torch.dtype, copies: int = 12) -> int:

@@ -58,19 +58,31 @@ def draw(problem: Problem, state: SamplerState, K: int) -> torch.Tensor:
     return problem.model.clip(mu[:, None] + std[:, None] * eps)
 
 
-class CEM(Planner):
+class Sampler(Planner):
+    """Base of the sampling planners (CEM, MPPI): the state is the mean plan and a per-coordinate std."""
+
+    State = SamplerState
+
+    def initial_std(self) -> float:
+        """The initial std, in units of the half-range of bounded actions."""
+        raise NotImplementedError
+
+    def init(self, problem: Problem, seed: int = 0, warm_start=None) -> SamplerState:
+        a = self.init_actions(problem, warm_start)
+        std = (self.initial_std() * _scale(problem)).expand_as(a).clone()
+        return SamplerState(iteration=0, seed=int(seed), actions=a, std=std)
+
+
+class CEM(Sampler):
     name = "cem"
     label = "CEM"
     Config = CEMConfig
-    State = SamplerState
 
-    def init(self, problem: Problem, seed: int = 0, warm_start=None) -> SamplerState:
+    def initial_std(self) -> float:
         c = self.config
         if c.elites > c.samples:
             raise GraspvizError(f"CEMConfig.elites must be <= samples ({c.samples}); got {c.elites}")
-        a = self.init_actions(problem, warm_start)
-        std = (c.init_std * _scale(problem)).expand_as(a).clone()
-        return SamplerState(iteration=0, seed=int(seed), actions=a, std=std)
+        return c.init_std
 
     @torch.no_grad()
     def update(self, problem: Problem, state: SamplerState) -> tuple[SamplerState, UpdateInfo]:

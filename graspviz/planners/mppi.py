@@ -14,8 +14,7 @@ import torch
 from ..core import metrics as M
 from ..core.config import Config, knob
 from ..core.types import Problem, UpdateInfo
-from .base import Planner
-from .cem import SamplerState, _scale, draw, sample_costs
+from .cem import Sampler, SamplerState, draw, sample_costs
 
 
 @dataclass(frozen=True)
@@ -29,16 +28,13 @@ class MPPIConfig(Config):
     std_decay: float = knob(1.0, "factor applied to the std after each iteration", 0.01, 1.0)
 
 
-class MPPI(Planner):
+class MPPI(Sampler):
     name = "mppi"
     label = "MPPI"
     Config = MPPIConfig
-    State = SamplerState
 
-    def init(self, problem: Problem, seed: int = 0, warm_start=None) -> SamplerState:
-        a = self.init_actions(problem, warm_start)
-        std = (self.config.noise_std * _scale(problem)).expand_as(a).clone()
-        return SamplerState(iteration=0, seed=int(seed), actions=a, std=std)
+    def initial_std(self) -> float:
+        return self.config.noise_std
 
     @torch.no_grad()
     def update(self, problem: Problem, state: SamplerState) -> tuple[SamplerState, UpdateInfo]:

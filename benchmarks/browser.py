@@ -1,0 +1,54 @@
+"""The browser every UI benchmark, browser test and screenshot script uses, and the app served in-process.
+
+Debian's Chromium (``playwright install`` cannot download browsers on the project's machines), started with the
+flags a closed network needs (``--disable-background-networking`` etc.: without them Chromium keeps trying to
+reach Google's hosts). ``GRASPVIZ_CHROMIUM`` points at another binary.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import time
+
+CHROMIUM = os.environ.get("GRASPVIZ_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def served():
+    """An in-process app server on a free loopback port: yields (url, apps), where ``apps`` lists the App of every
+    session in order; the server is stopped on exit."""
+    import panel as pn
+
+    from graspviz.app import WS_MAX_MESSAGE_BYTES, create_app
+    apps = []
+
+    def page():
+        view = create_app()
+        apps.append(view.app)
+        return view
+    port = free_port()
+    pn.serve(page, port=port, address="127.0.0.1", show=False, threaded=True, start=True,
+             websocket_origin=[f"127.0.0.1:{port}", f"localhost:{port}"], websocket_max_message_size=WS_MAX_MESSAGE_BYTES)
+    for _ in range(200):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+        except OSError:
+            time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}/", apps
+    finally:
+        try:
+            pn.state.kill_all_servers()
+        except RuntimeError:  # "Thread already stopping"
+            pass
