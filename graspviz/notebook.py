@@ -41,7 +41,7 @@ def setup(seed: int = 0) -> NotebookEnv:
 
 
 def knob_widgets(config, names=None) -> dict:
-    """One ipywidgets control per knob of a planner config (``graspviz.config.knobs``), set to its value.
+    """One ipywidgets control per knob of a planner config (``graspviz.core.config.knobs``), set to its value.
 
     Log knobs get a ``FloatLogSlider``, bounded floats a ``FloatSlider``, ints an ``IntSlider`` (capped at
     10x the current value so the slider stays usable), bools a ``Checkbox``, choices a ``Dropdown``.
