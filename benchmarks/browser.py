@@ -25,11 +25,11 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def served():
-    """An in-process app server on a free loopback port: yields (url, apps), where ``apps`` lists the App of every
-    session in order; the server is stopped on exit."""
+    """The explorer served in-process (``graspviz.app.serve``, guards and all) on a free loopback port: yields (url,
+    apps), where ``apps`` lists the App of every session in order; the server is stopped on exit."""
     import panel as pn
 
-    from graspviz.app import WS_MAX_MESSAGE_BYTES, create_app
+    from graspviz.app import create_app, serve
     apps = []
 
     def page():
@@ -37,8 +37,7 @@ def served():
         apps.append(view.app)
         return view
     port = free_port()
-    pn.serve(page, port=port, address="127.0.0.1", show=False, threaded=True, start=True,
-             websocket_origin=[f"127.0.0.1:{port}", f"localhost:{port}"], websocket_max_message_size=WS_MAX_MESSAGE_BYTES)
+    serve(port=port, threaded=True, page=page)
     for _ in range(200):
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):

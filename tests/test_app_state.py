@@ -153,10 +153,10 @@ def test_compare_and_reset():
 
 
 def test_serve_command_and_loopback_check():
-    from graspviz.app import _is_loopback
+    from graspviz.app import is_loopback
     from graspviz.cli import build_parser
-    assert _is_loopback("127.0.0.1") and _is_loopback("localhost") and _is_loopback("::1")
-    assert not _is_loopback("0.0.0.0") and not _is_loopback("192.168.1.2")
+    assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.2")
     ap = build_parser()
     args = ap.parse_args(["serve"])
     assert (args.port, args.address) == (5006, "127.0.0.1") and callable(args.func)

@@ -244,7 +244,7 @@ def test_serve_delegates_to_the_app(capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "graspviz.app", fake)
     code, _, err = run_cli(capsys, "serve", "--port", 5999, "--allow-websocket-origin", "myhost:5999")
     assert code == 0, err
-    assert calls == [dict(port=5999, address="127.0.0.1", show=False,
+    assert calls == [dict(port=5999, address="127.0.0.1", show=False, allow_hosts=(),
                           websocket_origin=["127.0.0.1:5999", "localhost:5999", "myhost:5999"])]
 
 

@@ -10,9 +10,12 @@ def add(sub) -> None:
     p.add_argument("--port", type=int, default=5006, help="default 5006")
     p.add_argument("--address", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--show", action="store_true", help="open a browser tab")
+    p.add_argument("--allow-host", action="append", default=None, metavar="HOST",
+                   help="another Host name to serve, besides localhost, 127.0.0.1, [::1] and --address (repeatable; "
+                        "needed when browsing from another machine by name, e.g. --allow-host myhost); requests for "
+                        "any other host are refused (DNS rebinding)")
     p.add_argument("--allow-websocket-origin", action="append", default=None, metavar="HOST[:PORT]",
-                   help="extra origin allowed to open the app's websocket (repeatable; needed when browsing from "
-                        "another machine, e.g. --allow-websocket-origin myhost:5006)")
+                   help="extra origin allowed to open the app's websocket (repeatable; its host is served too)")
     p.set_defaults(func=cmd_serve)
 
 
@@ -20,5 +23,6 @@ def cmd_serve(args) -> int:
     from ..app import serve
     extra = list(args.allow_websocket_origin or [])
     origins = [f"{args.address}:{args.port}", f"localhost:{args.port}", f"127.0.0.1:{args.port}", *extra]
-    serve(port=args.port, address=args.address, show=args.show, websocket_origin=list(dict.fromkeys(origins)))
+    serve(port=args.port, address=args.address, show=args.show, websocket_origin=list(dict.fromkeys(origins)),
+          allow_hosts=args.allow_host or ())
     return 0

@@ -96,40 +96,26 @@ def test_non_loopback_address_is_loud(capsys):
     assert f"WARNING: graspviz app bound to 0.0.0.0:{port}" in out and "Use --address 127.0.0.1" in out
 
 
-class _FakeServe:
-    """Stands in for ``panel.serve``: records what ``graspviz serve`` asked for."""
-
-    def __init__(self):
-        self.calls = []
-
-    def __call__(self, panels, **kw):
-        self.calls.append(kw)
-        return None
-
-
-@pytest.mark.parametrize("argv, address, loud", [
-    (["serve", "--port", "5999"], "127.0.0.1", False),
-    (["serve", "--port", "5999", "--address", "localhost"], "localhost", False),
-    (["serve", "--port", "5999", "--address", "0.0.0.0"], "0.0.0.0", True),
+@pytest.mark.parametrize("argv, want", [
+    (["serve", "--port", "5999"], dict(address="127.0.0.1", allow_hosts=())),
+    (["serve", "--port", "5999", "--address", "localhost"], dict(address="localhost", allow_hosts=())),
+    (["serve", "--port", "5999", "--address", "0.0.0.0", "--allow-host", "myhost"],
+     dict(address="0.0.0.0", allow_hosts=["myhost"])),
 ])
-def test_serve_command_options(argv, address, loud, monkeypatch, capsys):
-    fake = _FakeServe()
-    monkeypatch.setattr(pn, "serve", fake)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        assert cli.main(argv) == 0
-    (kw,) = fake.calls
-    assert kw["address"] == address and kw["port"] == 5999
-    assert set(kw["websocket_origin"]) == {f"{address}:5999", "localhost:5999", "127.0.0.1:5999"}
-    assert kw["websocket_max_message_size"] == gapp.WS_MAX_MESSAGE_BYTES
-    assert ("WARNING: graspviz app bound to" in capsys.readouterr().out) is loud
+def test_serve_command_options(argv, want, monkeypatch):
+    calls = []
+    monkeypatch.setattr(gapp, "serve", lambda **kw: calls.append(kw))
+    assert cli.main(argv) == 0
+    (kw,) = calls
+    assert kw["port"] == 5999 and kw["address"] == want["address"] and kw["allow_hosts"] == want["allow_hosts"]
+    assert set(kw["websocket_origin"]) == {f"{want['address']}:5999", "localhost:5999", "127.0.0.1:5999"}
 
 
 def test_extra_websocket_origins_are_opt_in(monkeypatch):
-    fake = _FakeServe()
-    monkeypatch.setattr(pn, "serve", fake)
+    calls = []
+    monkeypatch.setattr(gapp, "serve", lambda **kw: calls.append(kw))
     assert cli.main(["serve", "--port", "5999", "--allow-websocket-origin", "myhost:5999"]) == 0
-    assert "myhost:5999" in fake.calls[0]["websocket_origin"]
+    assert "myhost:5999" in calls[0]["websocket_origin"]
 
 
 def test_upload_limit_fits_the_websocket_limit():
@@ -152,7 +138,10 @@ def test_server_errors_are_one_line():
                       (dict(port="80"), "port must be an integer"),
                       (dict(address=""), "address must be an IP address or a host name"),
                       (dict(address="no-such-host.invalid"), "cannot bind 'no-such-host.invalid'"),
-                      (dict(websocket_origin=["http://x/"]), "a websocket origin must be HOST or HOST:PORT")):
+                      (dict(websocket_origin=["http://x/"]), "a websocket origin must be HOST or HOST:PORT"),
+                      (dict(allow_hosts=["evil.example:80"]), "an allowed host must be a host name or an IPv4 address"),
+                      (dict(allow_hosts=["http://x"]), "an allowed host must be a host name"),
+                      (dict(address="::1"), "address must be an IPv4 address or a host name")):
         with pytest.raises(GraspvizError, match=match):
             gapp.serve(**{"port": free_port(), **kw}, start=False)
 
@@ -177,6 +166,103 @@ def test_foreign_websocket_origins_are_refused(served):
         assert " 101 " in _handshake(port, origin), origin
 
 
+# -- only its own Host names (DNS rebinding) ----------------------------------------------------------------------
+def _raw(port, head: str) -> bytes:
+    """A raw HTTP request to the server; the response's first bytes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+        sock.sendall(head.encode())
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        return data
+
+
+def _status(data: bytes) -> int:
+    return int(data.split(b"\r\n")[0].split()[1])
+
+
+def _get(port, path="/", host=None) -> int:
+    return _status(_raw(port, f"GET {path} HTTP/1.1\r\nHost: {host or f'127.0.0.1:{port}'}\r\nConnection: close\r\n\r\n"))
+
+
+def _rebinding_handshake(port, host, token="x") -> int:
+    """A websocket upgrade as a page reached through a rebinding name sends it: Host, Origin and Sec-Fetch-Site all
+    say "same origin" (Tornado then skips its origin check)."""
+    key = base64.b64encode(os.urandom(16)).decode()
+    return _status(_raw(port, f"GET /ws HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                              f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nOrigin: http://{host}\r\n"
+                              f"Sec-Fetch-Site: same-origin\r\nSec-WebSocket-Protocol: bokeh, {token}\r\n\r\n"))
+
+
+def test_foreign_host_names_are_refused_for_pages_files_and_websockets(served):
+    _, port, apps = served
+    foreign = [f"evil.example:{port}", "evil.example", f"localhost.evil.example:{port}", f"127.0.0.1.nip.io:{port}",
+               f"[::2]:{port}", f"LOCALHOSTX:{port}"]
+    for host in foreign:
+        for path in ("/", "/static/js/bokeh.min.js", "/ws", "/components/panel/x/__css__/y", "/favicon.ico"):
+            assert _get(port, path, host) == 403, (host, path)
+        assert _rebinding_handshake(port, host) == 403, host
+    assert apps == []  # no session was ever made for a foreign host
+    assert _get(port, "/", f"[::1]:{port}") == 403  # IPv6 literal hosts: refused (Panel 1.9 fails on them)
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"LocalHost:{port}"):  # the control
+        assert _get(port, "/", host) == 200, host
+        assert _get(port, "/static/js/bokeh.min.js", host) == 200, host
+    assert _rebinding_handshake(port, f"127.0.0.1:{port}") == 101  # its own name: the handshake goes through
+
+
+def test_an_explicitly_allowed_host_is_served():
+    port = free_port()
+    gapp.serve(port=port, threaded=True, allow_hosts=["graspviz-box"])
+    assert _wait_port(port)
+    assert _get(port, "/", f"graspviz-box:{port}") == 200
+    assert _get(port, "/", f"other-box:{port}") == 403
+
+
+def test_a_rebinding_page_in_a_real_browser_gets_nothing(served, playwright):
+    """Chromium resolving evil.example to 127.0.0.1 (what DNS rebinding achieves): the page it loads from the app's
+    port is the refusal, and its script cannot open the app's websocket."""
+    from benchmarks.browser import CHROMIUM, CHROMIUM_ARGS
+    _, port, apps = served
+    browser = playwright.chromium.launch(executable_path=CHROMIUM,
+                                         args=[*CHROMIUM_ARGS, "--host-resolver-rules=MAP evil.example 127.0.0.1"])
+    try:
+        page = browser.new_page()
+        response = page.goto(f"http://evil.example:{port}/")
+        assert response.status == 403 and "does not serve this host" in page.content()
+        opened = page.evaluate(f"""() => new Promise(resolve => {{
+            const ws = new WebSocket("ws://evil.example:{port}/ws", ["bokeh", "x"]);
+            ws.onopen = () => resolve("open"); ws.onerror = () => resolve("refused");
+            setTimeout(() => resolve("timeout"), 10000); }})""")
+        assert opened == "refused"
+        assert apps == []
+        page.goto(f"http://127.0.0.1:{port}/")  # the control: the same browser on the real name gets the app
+        expect(page.get_by_role("button", name="Step", exact=True)).to_be_visible(timeout=60_000)
+    finally:
+        browser.close()
+
+
+def test_no_request_imports_a_module(served):
+    _, port, _ = served
+    for name in ("this", "antigravity", "graspviz_test_not_a_module"):
+        sys.modules.pop(name, None)
+        assert _get(port, f"/components/{name}/x/__css__/y") == 404
+        assert name not in sys.modules, f"a GET imported {name}"
+    assert _get(port, "/components/panel/x/__css__/y") == 404  # a loaded module, no such component: still refused
+
+
+def test_bad_paths_are_4xx_and_one_log_line(served, caplog):
+    _, port, _ = served
+    import logging
+    caplog.set_level(logging.WARNING)
+    for path in ("/static/js/bokeh.min.js%00.png", "/%00", "/components/panel%00/x/__css__/y", "/static/%ff%fe"):
+        assert 400 <= _get(port, path) < 500, path
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], [r.getMessage() for r in caplog.records]
+    assert "Traceback" not in caplog.text
+
+
 # -- no endpoint reads or writes files ---------------------------------------------------------------------------
 def test_no_endpoint_reads_or_writes_arbitrary_paths(tmp_path, monkeypatch):
     secret = "graspviz-secret-" + base64.b16encode(os.urandom(6)).decode()
@@ -188,7 +274,7 @@ def test_no_endpoint_reads_or_writes_arbitrary_paths(tmp_path, monkeypatch):
     server = _server(port)
     handlers = {r.target.__name__ for r in server._tornado.wildcard_router.rules if isinstance(r.target, type)}
     assert handlers <= {"IcoHandler", "WSHandler", "MetadataHandler", "AutoloadJsHandler", "DocHandler", "StaticHandler",
-                        "ComponentResourceHandler", "RootHandler", "MultiRootStaticHandler"}, handlers
+                        "ComponentResourceHandler", "LoadedComponents", "RootHandler", "MultiRootStaticHandler"}, handlers
     site = os.path.dirname(os.path.dirname(pn.__file__))
     for r in server._tornado.wildcard_router.rules:  # static roots are the libraries' own folders
         for root in dict((r.target_kwargs or {}).get("root") or {}).values():
