@@ -163,6 +163,39 @@ def test_a_model_that_raises_mid_run_keeps_snapshots_and_the_reason(name, tmp_pa
     histories_equal(h, History.load(h.save(tmp_path / "raised.npz")))
 
 
+@pytest.mark.parametrize("name", ["grasp", "gd", "cem"])
+@pytest.mark.parametrize("after", [30, 90, 150])
+def test_a_model_that_dies_keeps_every_iterate_and_says_so(name, after, tmp_path):
+    """A model that starts failing on every input after ``after`` calls (a lost device, a remote model going down),
+    with batched recording (no callback): the iterates computed before it died are all kept, those it could no
+    longer evaluate flagged and NaN, and the stop reason says exactly that."""
+    model = Faulty("raise", after=after)
+    problem = gv.Problem(gv.WorldModel(model, action_low=-1, action_high=1), torch.zeros(2, 2), torch.ones(2, 2), 5)
+    planner = gv.make_planner(name, steps=100, **({"samples": 20, "elites": 4} if name == "cem" else {}))
+    with pytest.warns(RuntimeWarning, match="the world model raised RuntimeError"):
+        h = gv.run(planner, problem, seed=0)
+    stop = h.stop_reason
+    assert stop.kind is gv.StopKind.MODEL_ERROR and stop.iteration == h.last.iteration
+    assert h.iterations == list(range(len(h))) and len(h) >= 2  # every computed iterate, in order
+    evaluated = [s for s in h.snapshots if s.evaluated]
+    blind = [s.iteration for s in h.snapshots if not s.evaluated]
+    assert [s.iteration for s in evaluated] == list(range(len(evaluated)))  # evaluated first, then the blind ones
+    assert all(np.isfinite(s.goal_distance).all() for s in evaluated)
+    assert all(np.isnan(s.goal_distance).all() and np.isfinite(s.actions).all() for s in h.snapshots if not s.evaluated)
+    assert stop.message.startswith(f"{name} stopped after iteration {h.last.iteration}: the world model raised ")
+    kept = f"iterations 0..{h.last.iteration} are kept"
+    if blind:
+        span = f"{blind[0]}..{blind[-1]}" if len(blind) > 1 else f"{blind[0]}"
+        assert stop.message.endswith(f"{kept} ({span} without a model rollout: evaluating them failed with "
+                                     f"RuntimeError: simulated failure inside the model)"), stop.message
+    else:
+        assert stop.message.endswith(kept), stop.message
+    assert_one_line(stop)
+    loaded = History.load(h.save(tmp_path / "dead.npz"))  # and the run, blind iterates too, survives a file
+    histories_equal(h, loaded)
+    assert [s.evaluated for s in loaded.snapshots] == [s.evaluated for s in h.snapshots]
+
+
 @pytest.mark.parametrize("name", ["grasp", "mppi"])
 def test_a_model_whose_output_shape_changes_mid_run_keeps_snapshots(name):
     model, problem = _faulty_problem("shape")
@@ -329,7 +362,7 @@ def drop_array(key):
     (set_key("planner", 3), DAMAGED + r" .*planner is not a str"),
     (set_key("scalars", {}), DAMAGED + r" \(KeyError"),
     (set_scalar("iteration", "zero"), DAMAGED + r" .*iterations are not integers"),
-    (set_scalar("synced", "yes"), DAMAGED + r" .*synced flags are not booleans"),
+    (set_scalar("synced", "yes"), DAMAGED + r" .*synced / evaluated flags are not booleans"),
     (set_scalar("sigma", [1, 2]), DAMAGED + r" .*sigma / gamma / timings are not numbers"),
     (set_key("present", ["actions", "rollout", "goal_distance", "states", "gap", "__class__"]),
      DAMAGED + r" .*unknown snapshot fields"),

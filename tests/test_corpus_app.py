@@ -351,6 +351,7 @@ def test_upload_through_the_widget(base, bad_files):
 class _Switch:
     mode = None  # shared by every model instance the world makes
     limit = None  # misbehave only on actions larger than this (None: on every call)
+    calls_left = None  # "dies": the model raises on every call once this many calls are used up
 
 
 class SwitchModel(torch.nn.Module):
@@ -360,6 +361,11 @@ class SwitchModel(torch.nn.Module):
 
     def forward(self, s, a):
         out = s + 0.5 * a
+        if _Switch.mode == "dies":
+            _Switch.calls_left -= 1
+            if _Switch.calls_left < 0:
+                raise RuntimeError("the device was lost")
+            return out
         mode = _Switch.mode
         bad = torch.ones(len(a), dtype=torch.bool) if _Switch.limit is None else a.abs().amax(-1) > _Switch.limit
         if mode is None or not bool(bad.any()):
@@ -402,22 +408,26 @@ def faulty(monkeypatch):
     monkeypatch.setitem(WORLDS, FaultyWorld.name, FaultyWorld)
     objects = AppState.param.world.objects  # param's list proxy: mutate it in place
     objects.append(FaultyWorld.name)
-    _Switch.mode = _Switch.limit = None
+    _Switch.mode = _Switch.limit = _Switch.calls_left = None
     yield
-    _Switch.mode = _Switch.limit = None
+    _Switch.mode = _Switch.limit = _Switch.calls_left = None
     objects.remove(FaultyWorld.name)
 
 
 FAULTS = ["nan", "inf", "raise", "shape", "nontensor", "interrupt"]
 
 
-def _check_partial(st, hist, first_bad):
-    """``hist`` holds exactly the good iterations before ``first_bad``, says why, and survives a file round trip."""
-    assert hist.iterations == list(range(first_bad)), hist.iterations
+def _check_partial(st, hist, first_bad, blind=()):
+    """``hist`` holds exactly the good iterations before ``first_bad``, then the ``blind`` ones the model could not
+    evaluate (kept: their actions are known; their rollouts are NaN and flagged), says why, and survives a file
+    round trip."""
+    assert hist.iterations == [*range(first_bad), *blind], hist.iterations
     for s in hist.snapshots:
-        assert np.isfinite(s.goal_distance).all() and np.isfinite(s.actions).all()
+        assert np.isfinite(s.actions).all() and s.evaluated == (s.iteration not in blind)
+        assert np.isfinite(s.goal_distance).all() == s.evaluated
     reason = hist.stop_reason.message
-    assert reason and "\n" not in reason and hist.stop_reason.iteration == first_bad - 1
+    assert reason and "\n" not in reason and hist.stop_reason.iteration == hist.last.iteration
+    assert ("without a model rollout" in reason) == bool(blind), reason
     assert re_search(rf"iteration ({first_bad - 1}|{first_bad})\b", reason), reason
     assert st.message == reason and st.message_kind == "warning"
     back = AppState()
@@ -456,18 +466,40 @@ def test_fault_during_run_keeps_iterations_before_it(faulty, mode):
     _Switch.mode, _Switch.limit = mode, 100.0
     assert st.run() is True
     h = st.history
-    k = h.last.iteration + 1
+    k = sum(s.evaluated for s in h.snapshots)  # the first iterate the model could not take
     assert 2 <= k <= 40, h.iterations
-    _check_partial(st, h, k)
+    # an exception (not NaN, not Ctrl-C) on an iterate: kept, unevaluated, and the model is not asked again
+    blind = [k] if mode in ("raise", "shape", "nontensor") else []
+    _check_partial(st, h, k, blind)
     big = [float(np.abs(s.actions).max()) > 100.0 for s in healthy.snapshots]
     # iterate k is the first the model could not take; a one-shot Ctrl-C hits the update after the first big
     # iterate, whose own (batched, later) evaluation then succeeds, so that iterate is kept as well
     assert big.index(True) == (k - 1 if mode == "interrupt" else k), (k, big)
-    for x, y in zip(h.snapshots, healthy.snapshots):  # and the kept ones are the healthy run's
+    for x, y in zip(h.snapshots, healthy.snapshots):  # and the kept ones are the healthy run's (unevaluated too)
         np.testing.assert_array_equal(x.actions, y.actions)
     assert earlier.iterations == list(range(41))  # the earlier run object itself is untouched
     _Switch.mode = None
     assert st.run() and st.history.last.iteration == 40 and st.message == ""
+
+
+@pytest.mark.parametrize("planner", ["grasp", "gd", "cem"])
+def test_a_model_that_dies_mid_run_keeps_the_run(faulty, planner):
+    """The app's Run records in batches, evaluating iterates a little after they are made: a model that dies
+    (every call fails from then on) still leaves every iterate computed before, shown, with a true reason."""
+    st = AppState(world=FaultyWorld.name, planner=planner, batch=2, horizon=5)
+    st.set_config("steps", 200)
+    if planner == "cem":
+        st.set_config("samples", 20)
+        st.set_config("elites", 4)
+    _Switch.mode, _Switch.calls_left = "dies", 300
+    assert st.run(), st.message
+    h = st.history
+    assert len(h) >= 10 and h.iterations == list(range(len(h))) and h.last.iteration < 200
+    assert st.message == h.stop_reason.message and st.message_kind == "warning"
+    assert f"iterations 0..{h.last.iteration} are kept" in st.message and "the device was lost" in st.message
+    assert {"plan", "losses", "gap"} <= set(st.figures())  # the unevaluated iterates draw too
+    st.scrub(h.last.iteration)
+    assert "plan at iteration" in st.figures(("plan",))["plan"].layout.title.text
 
 
 @pytest.mark.parametrize("mode", ["raise", "shape", "nontensor", "interrupt-always"])
@@ -481,7 +513,7 @@ def test_a_run_that_records_nothing_keeps_the_earlier_run(faulty, mode):
     _Switch.mode, _Switch.limit = mode, None  # every call fails, from the first
     assert not st.run()
     assert st.history is hist and st.message_kind == "danger"
-    assert one_line(st).endswith("no iteration is kept; the previous run is kept"), st.message
+    assert one_line(st).endswith("nothing of this run could be evaluated, so the previous run stays on screen")
     _Switch.mode = None
     assert st.run() and st.history.last.iteration == 40
 
@@ -498,7 +530,7 @@ def test_a_model_that_keeps_interrupting(faulty, action):
     assert getattr(st, action)() is (action == "step")  # a Step keeps the run it extends: not an error
     assert "interrupted after iteration" in one_line(st)
     if action == "run":  # the new run's own first iterate could not be evaluated
-        assert "no iterate could be evaluated" in one_line(st) and one_line(st).endswith("the previous run is kept")
+        assert one_line(st).endswith("the previous run stays on screen"), one_line(st)
     else:  # a Step continues the run: its iterates stay kept, and the message says so
         assert one_line(st).endswith(f"iterations 0..{hist.last.iteration} are kept"), one_line(st)
     assert st.history.iterations == hist.iterations

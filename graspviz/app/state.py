@@ -149,9 +149,11 @@ class AppState(param.Parameterized):
                     hist = run(planner, self.problem(), seed=self.seed, steps=steps, stride=self.stride, callback=cb,
                                batch_records=True)  # progress and Stop may lag by ~0.25 s
                 self.progress = 100
-                if not len(hist):  # the model failed before anything was recorded: keep the earlier run
+                if len(hist) < 2 and not any(s.evaluated for s in hist.snapshots):
+                    # not one update, nothing evaluated: nothing to show, so the earlier run stays on screen
                     why = hist.stop_reason.message if hist.stop_reason else "the run recorded no snapshots"
-                    raise GraspvizError(f"{why}; the previous run is kept")
+                    raise GraspvizError(f"{why}; nothing of this run could be evaluated, so the previous run stays "
+                                        f"on screen")
                 self.fork_history = None
                 self._set_history(hist)
                 self._after_run(hist)
@@ -395,5 +397,7 @@ class AppState(param.Parameterized):
         if self.history is None or not len(self.history):
             return "iteration: - (no run)"
         s = self.snapshot
-        return (f"iteration {s.iteration} of {self.history.last.iteration} | goal distance "
-                f"{float(s.goal_distance.mean()):.3g} | planning time {s.wall_time:.2f} s")
+        head = f"iteration {s.iteration} of {self.history.last.iteration}"
+        if not s.evaluated:
+            return f"{head} | not evaluated: the model failed on this iterate | planning time {s.wall_time:.2f} s"
+        return f"{head} | goal distance {float(s.goal_distance.mean()):.3g} | planning time {s.wall_time:.2f} s"

@@ -116,8 +116,11 @@ def summary(hist, world=None, total_s: float | None = None, name: str | None = N
         last = hist.last
         d = last.goal_distance
         lines.append(f"iterations: {last.iteration} ({len(hist)} snapshots recorded)")
-        lines.append(f"final goal distance (model rollout, planning space): mean {_g(np.mean(d))}, "
-                     f"min {_g(np.min(d))}, max {_g(np.max(d))}")
+        if last.evaluated:
+            lines.append(f"final goal distance (model rollout, planning space): mean {_g(np.mean(d))}, "
+                         f"min {_g(np.min(d))}, max {_g(np.max(d))}")
+        else:
+            lines.append("final goal distance: n/a (the model could not evaluate the last iterate)")
         if world is not None:
             lines.append(verdict_line(hist, world))
         if last.gap is not None:

@@ -29,7 +29,7 @@ READABLE_VERSIONS = (1, 2)
 MAX_FILE_BYTES = 1 << 30
 
 _ARRAYS = ("actions", "rollout", "goal_distance", "states", "gap")
-_SCALARS = ("iteration", "sigma", "gamma", "synced", "wall_time", "step_ms")
+_SCALARS = ("iteration", "sigma", "gamma", "synced", "wall_time", "step_ms", "evaluated")
 
 
 @dataclass(frozen=True)
@@ -204,6 +204,9 @@ def _check_consistent(meta: dict, data: dict) -> None:
         if not cond:
             raise ValueError(what)
     sc, T = meta["scalars"], meta["horizon"]
+    want(isinstance(sc, dict), "scalars is not a dict")
+    if meta["version"] == 1:  # version 1 kept no ``evaluated`` flags: every snapshot was evaluated
+        sc.setdefault("evaluated", [True] * len(sc.get("iteration", [])))
     want(isinstance(T, int) and not isinstance(T, bool) and T >= 1, f"horizon {T!r} is not an integer >= 1")
     for key, typ in (("planner", str), ("config", dict), ("seed", int), ("meta", dict), ("scalars", dict)):
         want(isinstance(meta[key], typ), f"{key} is not a {typ.__name__}")
@@ -217,7 +220,8 @@ def _check_consistent(meta: dict, data: dict) -> None:
     n = len(sc["iteration"])
     want(all(isinstance(sc[k], list) and len(sc[k]) == n for k in _SCALARS), "snapshot scalars have unequal lengths")
     want(all(isinstance(i, int) and not isinstance(i, bool) for i in sc["iteration"]), "iterations are not integers")
-    want(all(isinstance(b, bool) for b in sc["synced"]), "synced flags are not booleans")
+    want(all(isinstance(b, bool) for k in ("synced", "evaluated") for b in sc[k]), "synced / evaluated flags are not "
+         "booleans")
     want(all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
              for k in ("sigma", "gamma", "wall_time", "step_ms") for v in sc[k]), "sigma / gamma / timings are not numbers")
     want(set(meta["present"]) <= set(_ARRAYS), f"unknown snapshot fields {meta['present']}")
@@ -257,16 +261,21 @@ def _size(n: int) -> str:
 
 
 def snapshots_equal(a: Snapshot, b: Snapshot) -> bool:
-    """Exact equality of two snapshots, timing fields excluded."""
+    """Exact equality of two snapshots (NaN equal to NaN), timing fields excluded."""
+    def same(x, y) -> bool:
+        if x is None or y is None:
+            return x is y
+        x, y = np.asarray(x), np.asarray(y)
+        return np.array_equal(x, y, equal_nan=x.dtype.kind in "fc" and y.dtype.kind in "fc")
     for f in fields(Snapshot):
         if f.name in ("wall_time", "step_ms"):
             continue
         x, y = getattr(a, f.name), getattr(b, f.name)
         if isinstance(x, dict):
-            if x.keys() != y.keys() or not all(np.array_equal(x[k], y[k]) for k in x):
+            if x.keys() != y.keys() or not all(same(x[k], y[k]) for k in x):
                 return False
         elif isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
-            if x is None or y is None or not np.array_equal(x, y, equal_nan=True):
+            if not same(x, y):
                 return False
         elif x != y:
             return False

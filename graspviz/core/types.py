@@ -149,6 +149,7 @@ class Snapshot:
     wall_time: float = 0.0  # seconds of planning (recording excluded) since the start of the run
     step_ms: float = 0.0  # milliseconds the last update took
     extras: dict = field(default_factory=dict)  # opt-in extras (e.g. CEM population, gradients)
+    evaluated: bool = True  # False: the model failed evaluating this iterate (rollout, distance, losses are NaN)
 
     @staticmethod
     def make(**kw) -> "Snapshot":

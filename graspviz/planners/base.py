@@ -61,6 +61,8 @@ class Planner:
     Config: ClassVar[type] = Config
     State: ClassVar[type] = State
     lifted: ClassVar[bool] = False  # optimises virtual states as well as actions
+    #: the losses a snapshot of this planner holds (what :meth:`measure` computes)
+    loss_keys: ClassVar[tuple] = (M.LOSS_SHOOTING, M.LOSS_TOTAL)
 
     def __init__(self, config=None, **overrides):
         if config is None:
@@ -105,6 +107,18 @@ class Planner:
                                      goal_distance=di, losses={M.LOSS_SHOOTING: di.square(), M.LOSS_TOTAL: di.square()},
                                      synced=c.synced, extras=c.extras))
         return out
+
+    def unevaluated(self, problem: Problem, capture: Capture) -> Snapshot:
+        """A snapshot of a captured iterate the model could not evaluate: its actions (and virtual states) as
+        they were, its rollout, distance, losses and gap NaN, ``evaluated=False``."""
+        B, T, S = problem.batch, problem.horizon, problem.model.state_dim
+
+        def nan(*shape):  # in the model's dtype, like an evaluated snapshot's arrays
+            return torch.full(shape, float("nan"), dtype=problem.model.dtype)
+        return Snapshot.make(iteration=capture.iteration, actions=capture.actions, states=capture.states,
+                             rollout=nan(B, T + 1, S), goal_distance=nan(B), losses={k: nan(B) for k in self.loss_keys},
+                             gap=None if capture.states is None else nan(B, T), sigma=capture.sigma,
+                             gamma=capture.gamma, synced=capture.synced, extras=capture.extras, evaluated=False)
 
     # -- shared helpers -------------------------------------------------------------------------------
     def init_actions(self, problem: Problem, warm_start=None) -> torch.Tensor:

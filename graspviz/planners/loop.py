@@ -113,6 +113,8 @@ class _Recorder:
         self.last_state = None  # the state of the last recorded snapshot
         self.last_checkpoint = None
         self.requested = False  # the callback asked to stop
+        self.model_error = None  # the exception the model raised evaluating an iterate (it is not asked again)
+        self.stopping = False  # the run is ending: an interrupt while evaluating keeps the rest unevaluated
         self.updates_done = None  # iteration of the last good update the loop yielded
         self._flushed_at = time.perf_counter()
 
@@ -130,23 +132,31 @@ class _Recorder:
             self.flush()
 
     def flush(self) -> None:
-        """Measure the pending captures; a batch the model cannot evaluate is retried one iterate at a time,
-        so the iterates before the failing one are kept (the failure propagates)."""
+        """Measure the pending captures in one batched evaluation. When the model fails on a batch, each iterate
+        is tried alone; one it cannot evaluate is kept unevaluated (its actions are known, its rollout is not)
+        and the model is not asked again (:attr:`model_error`). A NaN rollout raises :class:`NonFiniteError`,
+        keeping the iterates before it."""
         batch, self.pending = self.pending, []
         self._flushed_at = time.perf_counter()
-        if not batch:
-            return
-        try:
-            snaps = self.planner.measure(self.problem, [c for _, c in batch])
-        except Exception:
-            if len(batch) == 1:
-                raise
-            snaps = [None] * len(batch)
-        for (step, capture), snap in zip(batch, snaps):
+        for (step, _), snap in zip(batch, self._measure([c for _, c in batch])):
             if self.requested:
                 return
-            snap = snap if snap is not None else self.planner.measure(self.problem, [capture])[0]
-            self._keep(step, _snapshot(self.planner, self.problem, step, snap))
+            self._keep(step, _snapshot(self.planner, self.problem, step, snap) if snap.evaluated else
+                       dataclasses.replace(snap, wall_time=step.wall_time, step_ms=step.step_ms))
+
+    def _measure(self, captures: list) -> list[Snapshot]:
+        if not captures:
+            return []
+        if self.model_error is None:
+            try:
+                return self.planner.measure(self.problem, captures)
+            except (Exception, KeyboardInterrupt) as e:
+                if isinstance(e, KeyboardInterrupt) and not self.stopping:
+                    raise
+                if len(captures) > 1:
+                    return [s for c in captures for s in self._measure([c])]
+                self.model_error = e
+        return [self.planner.unevaluated(self.problem, c) for c in captures]
 
     def _keep(self, step: Step, snap: Snapshot) -> None:
         if self.bar is not None and self.snapshots:
@@ -181,6 +191,11 @@ class _Recorder:
         kept = [*self.before, *self.snapshots]
         last = kept[-1].iteration if kept else None
         which = f"iterations {kept[0].iteration}..{last} are kept" if kept else "no iteration is kept"
+        blind = [s.iteration for s in self.snapshots if not s.evaluated]
+        if blind:
+            span = f"{blind[0]}..{blind[-1]}" if len(blind) > 1 else f"{blind[0]}"
+            which += (f" ({span} without a model rollout: evaluating them failed with "
+                      f"{type(self.model_error).__name__}{_first_line(self.model_error)})")
         return StopReason(kind, last, f"{self.planner.name} {cause}; {which}")
 
 
@@ -229,9 +244,11 @@ def _record(planner, problem, seed, steps, *, state, stride, extras, checkpoints
         try:
             for step in loop:
                 rec.add(step)
-                if rec.requested:
+                if rec.requested or rec.model_error is not None:
                     break
             rec.flush()
+            if rec.model_error is not None:  # the model failed evaluating an iterate: it is not asked again
+                raise rec.model_error
         finally:
             loop.close()
     except NonFiniteError as e:
@@ -258,12 +275,12 @@ def _record(planner, problem, seed, steps, *, state, stride, extras, checkpoints
 
 
 def _finish_pending(rec: _Recorder, kind: StopKind, cause: str) -> StopReason:
-    """After an early stop: evaluate the iterates captured before it; if their rollout fails too, say so."""
+    """After an early stop: keep the iterates captured before it (unevaluated where the model fails on them)."""
+    rec.stopping = True
     try:
         rec.flush()
-    except (Exception, KeyboardInterrupt) as e:
-        which = f"iterates after {rec.snapshots[-1].iteration} could not" if rec.snapshots else "no iterate could"
-        cause += f" ({which} be evaluated: {type(e).__name__}{_first_line(e)})"
+    except NonFiniteError as e:  # a captured iterate's rollout is NaN: the iterates before it are kept
+        cause += f" ({e})"
     return rec.stop_reason(kind, cause)
 
 
