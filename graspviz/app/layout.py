@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import math
 import threading
+import time
 
 import panel as pn
 
@@ -28,8 +29,10 @@ inline_panel_css()  # Panel 1.9 re-sends cdn.holoviz.org CSS links when panes up
 SIDEBAR_W = 300
 #: seconds between redraws of the plan view / label / slider, and of the slower figures, in a server session
 REDRAW_EVERY, REST_EVERY = 0.15, 0.8
-#: seconds after the last redraw at which the slider's value is sent to the browser again (see _resend_slider)
-RESYNC_AFTER = 1.0
+#: the first scrub event within COLLISION_WINDOW seconds after the server moved the slider tells whether the
+#: browser had seen that move (a key press from the new position) or not (a collision); after a collision the
+#: slider's value is sent to the browser again, RESYNC_AFTER seconds after the last scrub event
+COLLISION_WINDOW, RESYNC_AFTER = 5.0, 0.6
 #: range of a log slider whose knob has no positive bound
 LOG_FLOOR, LOG_CEIL = 1e-5, 1e3
 
@@ -77,7 +80,8 @@ class App:
         self._job_thread = None
         self._play_cb = None
         self._drawn = {}  # pane -> key of the inputs it shows (the slower figures are redrawn only on change)
-        self._resync = 0  # redraws seen (the slider is re-sent once they pause)
+        self._moved = None  # (perf_counter seconds, value) of the server's last move of the slider
+        self._collided, self._resync = False, 0  # a collision waits for a re-send; scrub events seen since
         self.redraw = Throttle(self._draw, self.doc, REDRAW_EVERY)
         self.redraw_rest = Throttle(self._draw_rest, self.doc, REST_EVERY)
         W = SIDEBAR_W - 20
@@ -270,6 +274,13 @@ class App:
 
     def _scrub(self, event):
         self.state.scrub(event.new)
+        if self._moved is not None:  # the first event after a move: did the browser see it?
+            t, value = self._moved
+            self._moved = None
+            self._collided |= time.perf_counter() - t < COLLISION_WINDOW and abs(int(event.new) - value) > 1
+        if self._collided and self.redraw.served:  # (re)schedule the re-send after the last event
+            self._resync += 1
+            self.doc.add_timeout_callback(lambda n=self._resync: self._resend_slider(n), int(1e3 * RESYNC_AFTER))
         self.redraw()
         self.redraw_rest()
 
@@ -307,23 +318,28 @@ class App:
         self.label.object = st.iteration_label()
         if snap is not None:
             its = st.history.iterations
-            self.slider.param.update(start=its[0], end=max(its[-1], its[0] + 1), value=snap.iteration,
-                                     disabled=len(its) < 2)
-            if self.redraw.served:
-                self._resync += 1
-                self.doc.add_timeout_callback(lambda n=self._resync: self._resend_slider(n), int(1e3 * RESYNC_AFTER))
+            span = dict(start=its[0], end=max(its[-1], its[0] + 1), disabled=len(its) < 2)
+            # touch the slider only for what changed: rewriting it while the user drives it by keyboard makes the
+            # browser redraw it (and drop the key presses in flight)
+            changed = {k: v for k, v in {**span, "value": snap.iteration}.items() if getattr(self.slider, k) != v}
+            if changed:
+                self.slider.param.update(**changed)
+                if "value" in changed:
+                    self._moved = (time.perf_counter(), snap.iteration)
         else:
             self.slider.param.update(start=0, end=1, value=0, disabled=True)
         self._show_message()
 
     def _resend_slider(self, n):
-        """Send the slider's value to the browser again once redraws pause (``n``: only after the latest one).
+        """Send the slider's value to the browser again (``n``: only after the latest collision).
 
         Both ends write the slider: when the server moves it (a Step ends) while the user moves it (a key press
-        in flight), the browser can end up showing the server's older value while the server holds the
-        user's. The label and the plot follow the server, so once events pause its value is sent again."""
+        in flight), the browser can end up showing the server's move while the server holds the user's value.
+        The label and the plot follow the server, so once such events pause its value is sent again. Only then:
+        re-sending while the user drives the slider would move the handle under their keys."""
         if n != self._resync or self.redraw.pending or self.state.snapshot is None:
             return
+        self._collided = False
         from bokeh.models import Slider
         for model in self.doc.select({"type": Slider}):
             if "iteration-slider" in (model.css_classes or []):

@@ -40,6 +40,23 @@ def wait_plot_title(page, text, timeout=15.0):
     raise AssertionError(f"the plan plot shows {title!r}, not {text!r}")
 
 
+def scrub_to(page, k, presses=40):
+    """Move the iteration slider to ``k`` with the arrow keys, as a user would: press, watch the handle, press
+    again (a browser busy redrawing can drop a key press; the user then sees the handle stay and presses again)."""
+    handle = page.locator(".iteration-slider .noUi-handle")
+    handle.focus()
+    for _ in range(presses):
+        now = round(float(handle.get_attribute("aria-valuenow")))
+        if now == k:
+            return
+        handle.press("ArrowLeft" if now > k else "ArrowRight")
+        for _ in range(40):  # up to 2 s for the handle to move
+            if round(float(handle.get_attribute("aria-valuenow"))) != now:
+                break
+            page.wait_for_timeout(50)
+    raise AssertionError(f"the slider did not reach {k}")
+
+
 def wait_idle(app, timeout=30):
     import time
     t0 = time.time()
@@ -113,10 +130,7 @@ def test_scrub_and_fork(server, page):
     page.get_by_role("button", name="Run", exact=True).click()
     expect(page.get_by_text("iteration 20 of 20")).to_be_visible(timeout=30_000)
     wait_idle(app)
-    slider = page.locator(".iteration-slider .noUi-handle")
-    slider.focus()
-    for _ in range(10):
-        slider.press("ArrowLeft")
+    scrub_to(page, 10)
     expect(page.get_by_text("iteration 10 of 20")).to_be_visible(timeout=15_000)
     page.get_by_role("button", name="Fork from here").click()
     expect(page.get_by_text("forked at iteration 10")).to_be_visible(timeout=30_000)
@@ -180,9 +194,10 @@ def test_play_then_pause(server, page):
     assert app.state.history.last.iteration >= 3
     expect(page.get_by_text(re.compile(r"iteration [3-9]\d* of"))).to_be_visible(timeout=10_000)
     page.get_by_role("button", name="Pause", exact=True).click()
-    page.wait_for_timeout(500)
+    expect(page.get_by_role("button", name="Play", exact=True)).to_be_visible(timeout=30_000)  # the pause landed
     wait_idle(app)
     k = app.state.history.last.iteration
-    page.wait_for_timeout(600)
+    page.wait_for_timeout(1000)
     assert app.state.history.last.iteration == k  # paused
+    expect(page.get_by_text(f"iteration {k} of {k}")).to_be_visible(timeout=15_000)
     assert errors == [], errors
