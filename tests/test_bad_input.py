@@ -305,7 +305,7 @@ def _with_meta(data: bytes, change) -> bytes:
     return _npz(arrays)
 
 
-NOT_READABLE = r"is not a readable graspviz run file \(.npz written by graspviz\)"
+NOT_READABLE = r"is not a readable graspviz run file"
 DAMAGED = r"is a damaged graspviz run file"
 
 

@@ -182,7 +182,7 @@ CASES = {
     "show wrong version": (["show", "{version99}"], "has run-file version 99; this graspviz reads versions 1, 2"),
     "show wrong format": (["show", "{wrong_format}"], "expected format 'graspviz-history'"),
     "show tampered": (["show", "{bad_horizon}"], "is a damaged graspviz run file"),
-    "show flipped bytes": (["show", "{flipped}"], "is not a readable graspviz run file (.npz written by graspviz)"),
+    "show flipped bytes": (["show", "{flipped}"], "flipped.npz is not a readable graspviz run file"),
     "show no file": (["show"], "the following arguments are required: RUN.npz"),
     # tables and unknown commands
     "planners unknown world": (["planners", "--world", "moon"], "unknown world 'moon'"),

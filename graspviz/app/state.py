@@ -18,7 +18,7 @@ import param
 from ..analysis import report
 from ..analysis.views import TruthCache, plan_view
 from ..core.config import knobs
-from ..core.errors import GraspvizError
+from ..core.errors import GraspvizError, describe
 from ..core.history import History
 from ..planners import ABLATIONS, PLANNERS, fork, make_planner, planner_class, resume, run
 from ..worlds import WORLDS, get_world, problem_of
@@ -110,8 +110,10 @@ class AppState(param.Parameterized):
         self.message_kind = "danger"
         if isinstance(e, KeyboardInterrupt):  # from a model, inside the job: the job ends, the page stays
             self.message = "interrupted (KeyboardInterrupt) before the result was recorded; the previous result is kept"
+        elif isinstance(e, GraspvizError):
+            self.message = str(e)
         else:
-            self.message = str(e).splitlines()[0] if str(e) else type(e).__name__
+            self.message = describe(e)
         return False
 
     def _notice(self, text: str, kind: str = "info"):

@@ -45,7 +45,7 @@ def build_parser() -> Parser:
 def main(argv=None) -> int:
     """Run the command line; returns the exit code (0 ok, 1 run stopped early, 2 bad input or a failure that
     left no result, 130 interrupted)."""
-    from ..core.errors import GraspvizError
+    from ..core.errors import GraspvizError, describe
     args = None
     try:
         args = build_parser().parse_args(argv)
@@ -69,10 +69,8 @@ def main(argv=None) -> int:
     except Exception as e:  # a check that should have caught bad input did not: still one line, no traceback
         if os.environ.get("GRASPVIZ_DEBUG") == "1":
             raise
-        first = str(e).splitlines()[0] if str(e) else ""
         cmd = getattr(args, "command", None) or PROG
-        print(f"{PROG}: error: {cmd} failed: {type(e).__name__}: {first} (GRASPVIZ_DEBUG=1 shows the traceback)",
-              file=sys.stderr)
+        print(f"{PROG}: error: {cmd} failed: {describe(e)} (GRASPVIZ_DEBUG=1 shows the traceback)", file=sys.stderr)
         return 2
 
 

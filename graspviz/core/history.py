@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
+import re
+import stat
 import tempfile
 import zipfile
 from dataclasses import dataclass, field, fields
@@ -27,6 +30,14 @@ VERSION = 2
 READABLE_VERSIONS = (1, 2)
 #: Files larger than this are refused on load unless ``max_bytes`` says otherwise.
 MAX_FILE_BYTES = 1 << 30
+#: A run file's arrays may take at most this much memory once read (``max_inflated`` overrides it); checked from
+#: the sizes the file declares, before anything is inflated.
+MAX_INFLATED_BYTES = 2 << 30
+#: what a planner or world name may look like in a run file
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,63}")
+#: the members a run file may hold (each an ``.npy`` array); anything else is refused
+_MEMBER = re.compile(r"(__meta__|start|goal|true_start|true_goal|snap/(actions|rollout|goal_distance|states|gap)"
+                     r"|(?:loss|extra|extra_index)/[A-Za-z0-9_][A-Za-z0-9_./-]*|ckpt/\d+/[A-Za-z_]+)\.npy")
 
 _ARRAYS = ("actions", "rollout", "goal_distance", "states", "gap")
 _SCALARS = ("iteration", "sigma", "gamma", "synced", "wall_time", "step_ms", "evaluated")
@@ -133,27 +144,26 @@ class History:
         return out
 
     @staticmethod
-    def load(path, max_bytes: int = MAX_FILE_BYTES) -> "History":
-        """Read a run written by :meth:`save` (or :meth:`to_bytes`). Refuses anything else clearly."""
+    def load(path, max_bytes: int = MAX_FILE_BYTES, max_inflated: int = MAX_INFLATED_BYTES) -> "History":
+        """Read a run written by :meth:`save` (or :meth:`to_bytes`). Refuses anything else clearly: files over
+        ``max_bytes``, members a run file does not have, arrays that would take more than ``max_inflated`` bytes
+        (checked from the sizes the file declares, before inflating), object arrays, damaged data."""
         if isinstance(path, (bytes, bytearray)):
             size, src, name = len(path), io.BytesIO(path), "uploaded file"
-        else:
+        elif isinstance(path, (str, os.PathLike)):
             name = os.fspath(path)
             if not os.path.isfile(name):
                 raise GraspvizError(f"run file {name!r} does not exist or is not a file")
             size, src = os.path.getsize(name), name
+        else:
+            raise GraspvizError(f"a run file must be a path or bytes; got {type(path).__name__}")
         if size > max_bytes:
             raise GraspvizError(f"{name} is {_size(size)}; run files are limited to {_size(max_bytes)} (max_bytes)")
         try:
-            with zipfile.ZipFile(src) as zf:  # np.load does not always verify the CRCs of what it reads
-                bad = zf.testzip()
-            if bad is not None:
-                raise ValueError(f"bad CRC in {bad}")
-            if hasattr(src, "seek"):
-                src.seek(0)
-            with np.load(src, allow_pickle=False) as z:
-                data = {k: z[k] for k in z.files}
+            data = _read_members(src, max_inflated)
             meta = json.loads(bytes(data.pop("__meta__")).decode())
+        except GraspvizError as e:
+            raise GraspvizError(f"{name} is not a readable graspviz run file: {e}") from None
         except Exception as e:  # zipfile, zlib, numpy and json each raise their own errors for a broken file
             raise GraspvizError(f"{name} is not a readable graspviz run file (.npz written by graspviz): {type(e).__name__}") from None
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
@@ -189,6 +199,42 @@ class History:
                        true_start=data.get("true_start"), true_goal=data.get("true_goal"))
 
 
+def _read_members(src, max_inflated: int) -> dict:
+    """The arrays of a run file, read without pickle, after checking (from what the zip and the .npy headers
+    declare, before inflating anything) that every member is one a run file has, that each member's array is as
+    big as the member, and that all of them together fit in ``max_inflated`` bytes. CRCs are checked as the
+    members are read."""
+    with zipfile.ZipFile(src) as zf:
+        infos = zf.infolist()
+        names = [i.filename for i in infos]
+        unknown = [n for n in names if not _MEMBER.fullmatch(n)]
+        if unknown:
+            raise GraspvizError(f"it holds {len(unknown)} member(s) a run file does not have (e.g. {unknown[0]!r})")
+        if len(set(names)) != len(names) or "__meta__.npy" not in names:
+            raise ValueError("duplicate or missing members")
+        total = sum(i.file_size for i in infos)
+        if total > max_inflated:
+            raise GraspvizError(f"its arrays would take {_size(total)} once inflated; the limit is {_size(max_inflated)}")
+        out = {}
+        for info in infos:
+            with zf.open(info) as f:
+                version = np.lib.format.read_magic(f)
+                header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                shape, fortran, dtype = header(f)
+                if dtype.hasobject or dtype.kind not in "biuf":
+                    raise GraspvizError(f"member {info.filename!r} holds {dtype} data; run files hold numbers only")
+                need = math.prod(shape) * dtype.itemsize
+                if need > info.file_size:
+                    raise GraspvizError(f"member {info.filename!r} declares a {shape} array, more than it holds")
+                raw = f.read(need)
+                if len(raw) != need or f.read(1):  # exactly the array, nothing after it
+                    raise ValueError(f"member {info.filename!r} does not hold the array its header declares")
+                f.read()  # to the end: the zip module checks the CRC there
+                array = np.frombuffer(raw, dtype=dtype).reshape(shape, order="F" if fortran else "C").copy()
+            out[info.filename[:-len(".npy")]] = array
+        return out
+
+
 def _legacy_stop(text: str, snaps) -> StopReason:
     """A version-1 file's stop reason (free text) as a typed one: the kind is read off the text once, here."""
     kind = (StopKind.REQUESTED if text.startswith("stopped by request") else
@@ -211,9 +257,16 @@ def _check_consistent(meta: dict, data: dict) -> None:
     for key, typ in (("planner", str), ("config", dict), ("seed", int), ("meta", dict), ("scalars", dict)):
         want(isinstance(meta[key], typ), f"{key} is not a {typ.__name__}")
     want(meta["stop_reason"] is None or isinstance(meta["stop_reason"], (str, dict)), "stop_reason is not text or a record")
+    for key in ("planner", "world"):
+        want(meta[key] is None and key == "world" or isinstance(meta[key], str) and _NAME.fullmatch(meta[key]),
+             f"{key} {meta[key]!r} is not a name")
+    want(isinstance(meta["model"], str), "model is not text")
     start, goal = data["start"], data["goal"]
     want(start.ndim == 2 and start.shape == goal.shape and start.dtype.kind == "f", "start / goal are not (B, S) float arrays")
     B, S = start.shape
+    want(B >= 1 and S >= 1, f"it holds no problems (start has shape {start.shape})")
+    for k in ("start", "goal", "true_start", "true_goal", "snap/actions", "snap/states"):
+        want(k not in data or np.isfinite(data[k]).all(), f"{k} holds NaN or Inf")
     for k in ("true_start", "true_goal"):
         if k in data:
             want(data[k].ndim == 2 and data[k].shape[0] == B and data[k].dtype.kind == "f", f"{k} is not a (B, S_true) float array")
@@ -230,6 +283,10 @@ def _check_consistent(meta: dict, data: dict) -> None:
     shapes = dict(actions=(n, B, T, A), rollout=(n, B, T + 1, S), goal_distance=(n, B), states=(n, B, T - 1, S), gap=(n, B, T))
     for k in meta["present"]:
         want(data[f"snap/{k}"].shape == shapes[k], f"snap/{k} has shape {data[f'snap/{k}'].shape}, expected {shapes[k]}")
+    evaluated = np.array(sc["evaluated"], dtype=bool)
+    if n:  # NaN rollouts only where the model could not evaluate the iterate
+        want(np.isfinite(data["snap/rollout"][evaluated]).all() and np.isfinite(data["snap/goal_distance"][evaluated]).all(),
+             "an evaluated snapshot's rollout holds NaN or Inf")
     for k in meta["loss_keys"]:
         want(data[f"loss/{k}"].shape == (n, B), f"loss/{k} has shape {data[f'loss/{k}'].shape}, expected {(n, B)}")
     for it, keys in meta["checkpoints"].items():

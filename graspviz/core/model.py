@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import torch
 
-from .errors import GraspvizError, expect
+from .errors import GraspvizError, describe, expect
 
 
 def _shape(x) -> str:
@@ -94,7 +94,7 @@ class WorldModel:
             out = self._fn(s, a)
         except Exception as e:  # the user's model failed on the documented input: say what it got
             raise GraspvizError(f"world model {self.name} failed on s {_shape(s.shape)}, a {_shape(a.shape)} "
-                                f"({self.dtype}, {self.device}): {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
+                                f"({self.dtype}, {self.device}): {describe(e)}") from None
         self._check_out(out, n)
         if not bool(torch.isfinite(out.detach()).all()):
             raise GraspvizError(f"world model {self.name} returned NaN/Inf on the probe input s {_shape(s.shape)}, "

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from . import metrics as M
-from .errors import GraspvizError, expect
+from .errors import GraspvizError, clean_text, expect
 from .model import WorldModel, as_world_model
 
 #: Refuse problems whose planner tensors would need more than this many bytes (a clear error, not an OOM).
@@ -203,7 +203,7 @@ class StopReason:
 
     def __post_init__(self):
         object.__setattr__(self, "kind", StopKind(self.kind))
-        object.__setattr__(self, "message", " ".join(str(self.message).split()))
+        object.__setattr__(self, "message", clean_text(self.message, 2000))
 
     def __str__(self):
         return self.message

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..core import metrics as M
 from ..core.device import timed
-from ..core.errors import GraspvizError, NonFiniteError
+from ..core.errors import GraspvizError, NonFiniteError, describe
 from ..core.history import History
 from ..core.types import Problem, Snapshot, StopKind, StopReason, UpdateInfo
 from .base import Planner, State, finite_state
@@ -194,8 +194,7 @@ class _Recorder:
         blind = [s.iteration for s in self.snapshots if not s.evaluated]
         if blind:
             span = f"{blind[0]}..{blind[-1]}" if len(blind) > 1 else f"{blind[0]}"
-            which += (f" ({span} without a model rollout: evaluating them failed with "
-                      f"{type(self.model_error).__name__}{_first_line(self.model_error)})")
+            which += f" ({span} without a model rollout: evaluating them failed with {describe(self.model_error)})"
         return StopReason(kind, last, f"{self.planner.name} {cause}; {which}")
 
 
@@ -261,7 +260,7 @@ def _record(planner, problem, seed, steps, *, state, stride, extras, checkpoints
         stop = (StopKind.ERROR, f"stopped after iteration {rec.updates_done}: {e}")
     except Exception as e:  # the user's model raised: keep what we have and say where
         stop = (StopKind.MODEL_ERROR, f"stopped after iteration {rec.updates_done}: the world model raised "
-                                      f"{type(e).__name__}{_first_line(e)}")
+                                      f"{describe(e)}")
     if stop is not None:
         stop = _finish_pending(rec, *stop)
     elif rec.requested:
@@ -282,15 +281,6 @@ def _finish_pending(rec: _Recorder, kind: StopKind, cause: str) -> StopReason:
     except NonFiniteError as e:  # a captured iterate's rollout is NaN: the iterates before it are kept
         cause += f" ({e})"
     return rec.stop_reason(kind, cause)
-
-
-def _first_line(e: BaseException) -> str:
-    try:
-        text = str(e)
-    except Exception:  # an exception whose __str__ raises
-        return ""
-    first = text.splitlines()[0] if text.strip() else ""
-    return f": {first}" if first else ""
 
 
 def fork(history: History, iteration: int, problem: Problem, steps: int | None = None, *,
