@@ -246,13 +246,46 @@ def _object_array(good: bytes) -> bytes:
     return _edit(good, arrays=lambda a: a.__setitem__("snap/actions", np.array([_Evil()], dtype=object)))
 
 
+def _bomb(good: bytes, gib: float = 1.0) -> bytes:
+    """The good run plus an extra member of ``gib`` GiB of zeros, deflated to about a megabyte."""
+    buf = io.BytesIO(good)
+    with zipfile.ZipFile(buf, "a", compression=zipfile.ZIP_DEFLATED) as z:
+        with z.open("padding.npy", "w", force_zip64=True) as f:
+            chunk = b"\0" * (1 << 24)
+            for _ in range(int(gib * 64)):
+                f.write(chunk)
+    return buf.getvalue()
+
+
+def _world(name):
+    return lambda g: _edit(g, _setmeta("world", name))
+
+
+def _array(key, fn):
+    return lambda g: _edit(g, arrays=lambda a: a.__setitem__(key, fn(a[key])))
+
+
 #: name -> (make(good run bytes) -> bytes, what the message must say)
 UPLOADS = {
+    "another world": (_world("moon"), "the file's run was made on world 'moon', which this app does not have"),
+    "world dims differ": (_world("point_mass"), "the file's run has state / action dims (2, 2); world 'point_mass' has (4, 2)"),
+    "no world": (_world(None), "the file's run was made on world None, which this app does not have"),
+    "unknown planner": (lambda g: _edit(g, _setmeta("planner", "astar")), "the file's run used planner 'astar'"),
+    "bad settings": (lambda g: _edit(g, _setmeta("config", {"lr_states": -1.0})), "the file's settings are not valid here"),
+    "NaN actions": (_array("snap/actions", lambda x: x * np.nan), "snap/actions holds NaN or Inf"),
+    "Inf start": (_array("start", lambda x: x + np.inf), "start holds NaN or Inf"),
+    "NaN rollout": (_array("snap/rollout", lambda x: x * np.nan), "an evaluated snapshot's rollout holds NaN or Inf"),
+    "string array": (_array("snap/actions", lambda x: x.astype(str)), "holds <U"),
+    "complex array": (_array("snap/actions", lambda x: x.astype(np.complex64)), "holds complex64 data"),
+    "zip bomb": (_bomb, "a run file does not have (e.g. 'padding.npy')"),
+    "unknown member": (lambda g: _edit(g, arrays=lambda a: a.__setitem__("notes", np.zeros(3))),
+                       "a run file does not have (e.g. 'notes.npy')"),
+    "ANSI in the stop reason": (lambda g: _edit(g, _setmeta("stop_reason", "\x1b[31mred\nline")), "imported"),
     "empty": (lambda g: b"", "the file is empty"),
     "truncated half": (lambda g: g[: len(g) // 2], "is not a readable graspviz run file"),
     "truncated end": (lambda g: g[:-1], "is not a readable graspviz run file"),
     "truncated start": (lambda g: g[1:], "is not a readable graspviz run file"),
-    "flipped bytes": (_flipped, "run file"),
+    "flipped bytes": (_flipped, "is not a readable graspviz run file"),
     "oversized": (lambda g: g + b"\0" * (MAX_IMPORT_BYTES + 1 - len(g)), "the app accepts run files up to 50 MB"),
     "text": (lambda g: b"iteration,loss\n0,1.0\n", "is not a readable graspviz run file"),
     "json": (lambda g: json.dumps({"format": "graspviz-history", "version": 1}).encode(),
@@ -261,7 +294,7 @@ UPLOADS = {
     "zip not npz": (lambda g: _zip_not_npz(), "is not a readable graspviz run file"),
     "plain npz": (lambda g: _npz({"a": np.zeros(3)}), "is not a readable graspviz run file"),
     "pickle meta": (lambda g: _pickle_bomb(), "is not a readable graspviz run file"),
-    "pickle array": (_object_array, "run file"),
+    "pickle array": (_object_array, "holds object data; run files hold numbers only"),
     "wrong version": (lambda g: _edit(g, _setmeta("version", 3)), "has run-file version 3; this graspviz reads versions 1, 2"),
     "no version": (lambda g: _edit(g, _setmeta("version", None)), "has run-file version None"),
     "wrong format": (lambda g: _edit(g, _setmeta("format", "mlflow")), "expected format 'graspviz-history'"),
@@ -285,7 +318,7 @@ def bad_files(base, tmp_path_factory):
     return {name: (make(base[2]), needle) for name, (make, needle) in UPLOADS.items()}, marker
 
 
-@pytest.mark.parametrize("case", list(UPLOADS))
+@pytest.mark.parametrize("case", [c for c in UPLOADS if UPLOADS[c][1] != "imported"])
 def test_bad_upload_is_a_message_and_keeps_the_run(case, base, bad_files):
     files, marker = bad_files
     data, needle = files[case]
@@ -298,6 +331,34 @@ def test_bad_upload_is_a_message_and_keeps_the_run(case, base, bad_files):
     assert settings_of(st) == before and st.history is hist  # a refused file changes nothing
     assert not os.path.exists(marker)  # nothing was unpickled
     assert st.step(1) and st.history.last.iteration == hist.last.iteration + 1  # usable: the imported run continues
+
+
+def test_text_from_a_file_is_shown_as_one_clean_line(base, bad_files):
+    files, _ = bad_files
+    st = AppState()
+    assert st.import_bytes(files["ANSI in the stop reason"][0]), st.message
+    assert st.history.stop_reason.message == "red line"  # escapes and line breaks gone, before anything shows it
+
+
+def test_a_zip_bomb_is_refused_without_inflating_it(base):
+    """1 GiB of zeros deflated into about a megabyte: refused from its declared sizes (peak memory stays far below
+    the bomb, and it takes well under a second more than reading the file)."""
+    import resource
+    import time
+    bomb = _bomb(base[2], gib=1.0)
+    assert len(bomb) < 4 * 2**20
+    st = AppState()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    t0 = time.perf_counter()
+    assert not st.import_bytes(bomb)
+    took = time.perf_counter() - t0
+    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert "padding.npy" in st.message and took < 5, (st.message, took)
+    assert grown < 200 * 1024, f"peak memory grew by {grown / 1024:.0f} MiB"
+    from graspviz.core.history import History
+    big = _edit(base[2], arrays=lambda a: a.__setitem__("extra/padding", np.zeros(40 * 2**20, np.float64)))
+    with pytest.raises(gv.GraspvizError, match="its arrays would take .* once inflated; the limit is 256.0 MiB"):
+        History.load(big, max_inflated=256 * 2**20)
 
 
 def test_out_of_range_runs_change_no_setting(base):

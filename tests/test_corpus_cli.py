@@ -440,3 +440,117 @@ def test_cli_corpus_in_a_subprocess(argv, needle, files):
     p = subprocess.run([sys.executable, "-m", "graspviz", *[a.format(**files) for a in argv]], capture_output=True,
                        text=True, env=env, timeout=120, cwd=ROOT)
     assert_refused(p.returncode, p.stdout, p.stderr, needle)
+
+
+# -- a finished run is never lost at save time; special files are never clobbered ------------------------------
+def _sub(argv, tmp_path, stdout=subprocess.PIPE, env=None, timeout=180):
+    env = {**os.environ, "TQDM_DISABLE": "1", "PYTHONWARNINGS": "ignore", **(env or {})}
+    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+    return subprocess.run([sys.executable, "-m", "graspviz", *map(str, argv)], stdout=stdout, stderr=subprocess.PIPE,
+                          text=True, env=env, timeout=timeout, cwd=tmp_path)
+
+
+PLAN_FAST = ["plan", "--world", "hills", "--planner", "gd", "--steps", "3", "--horizon", "4", "--device", "cpu",
+             "--no-progress"]
+
+
+def test_a_full_stdout_does_not_lose_the_saved_run(tmp_path):
+    with open("/dev/full", "w") as full:
+        p = _sub([*PLAN_FAST, "--out", tmp_path / "run.npz"], tmp_path, stdout=full)
+    assert_refused(p.returncode, "", p.stderr, "cannot print the summary: No space left on device; the run is saved in")
+    assert len(History.load(tmp_path / "run.npz")) == 4  # saved before printing
+
+
+@pytest.mark.parametrize("target, needle", [
+    ("/dev/null", "it is a device, not a regular file"),
+    ("{fifo}", "it is a FIFO, not a regular file"),
+    ("{link}", "it is a symlink, not a regular file"),
+    ("{dir}/newdir/", "expected a file path such as run.npz, not a folder"),
+    ("{dir}/" + "r" * 300 + ".npz", "its name is longer than this file system takes"),
+])
+def test_outputs_that_are_not_regular_files_are_refused_before_planning(target, needle, tmp_path, capsys):
+    fifo, link = tmp_path / "fifo", tmp_path / "link.npz"
+    os.mkfifo(fifo)
+    link.symlink_to(tmp_path / "elsewhere.npz")
+    out = target.format(fifo=fifo, link=link, dir=tmp_path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    code, stdout, err = run_cli(capsys, [*PLAN_FAST, "--out", out])
+    assert_refused(code, stdout, err, needle)
+    assert "iterations:" not in stdout  # refused before any planning
+    assert sorted(p.name for p in tmp_path.iterdir()) == before and fifo.is_fifo() and link.is_symlink()
+    assert os.path.exists("/dev/null") and not os.path.isfile("/dev/null")
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP"])
+def test_sigterm_and_sighup_keep_the_run_like_ctrl_c(signame, tmp_path):
+    import signal
+    import time
+    out = tmp_path / "run.npz"
+    env = {**os.environ, "TQDM_DISABLE": "1", "PYTHONWARNINGS": "ignore",
+           "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.Popen([sys.executable, "-m", "graspviz", "plan", "--world", "point_mass", "--planner", "grasp",
+                             "--steps", "100000", "--batch", "8", "--stride", "50", "--device", "cpu", "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    time.sleep(8)  # well into planning
+    proc.send_signal(getattr(signal, signame))
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 1, (proc.returncode, stderr[-2000:])  # stopped early, and saved
+    h = History.load(out)
+    assert h.stop_reason.kind is gv.StopKind.INTERRUPTED and h.last.iteration > 0, h.stop_reason
+    assert f"stopped early: {h.stop_reason.message}" in stdout and "Traceback" not in stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.npz"]  # no temporary file left
+
+
+def test_an_interrupted_save_leaves_no_temporary_file(tmp_path):
+    from graspviz.core.history import write_atomic
+
+    def writer(f):
+        f.write(b"x" * 1000)
+        raise KeyboardInterrupt  # what SIGTERM becomes, in the middle of a save
+
+    with pytest.raises(KeyboardInterrupt):
+        write_atomic(tmp_path / "run.npz", writer)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_name_the_terminal_cannot_show(tmp_path):
+    p = _sub([*PLAN_FAST, "--out", "été.npz"], tmp_path, env={"PYTHONIOENCODING": "ascii"})
+    assert p.returncode == 0, p.stderr
+    assert "saved \\xe9t\\xe9.npz" in p.stdout and len(History.load(tmp_path / "été.npz")) == 4
+
+
+def test_training_data_that_cannot_train_a_model_is_refused(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("GRASPVIZ_ASSETS", str(tmp_path / "assets"))
+    cases = {"one transition": (dict(states=np.zeros((1, 2, 4), np.float32), actions=np.zeros((1, 1, 2), np.float32)),
+                                "holds 1 transition(s); training needs at least 2"),
+             "wrong action width": (dict(states=np.zeros((3, 5, 4), np.float32), actions=np.zeros((3, 4, 3), np.float32)),
+                                    "holds states of dim 4 and actions of dim 3; world 'pointmaze' has 4 and 2"),
+             "NaN states": (dict(states=np.full((3, 5, 4), np.nan, np.float32), actions=np.zeros((3, 4, 2), np.float32)),
+                            "holds non-numeric or NaN/Inf values")}
+    for name, (arrays, needle) in cases.items():
+        path = tmp_path / f"{name}.npz"
+        path.write_bytes(_npz(arrays))
+        code, out, err = run_cli(capsys, ["train", "--world", "pointmaze", "--data", path, "--steps", "1"])
+        assert_refused(code, out, err, needle)
+    assert not (tmp_path / "assets").exists()  # nothing was written
+
+
+def test_text_read_from_a_run_file_is_printed_as_one_clean_line(files, capsys, tmp_path):
+    bad = tmp_path / "ansi.npz"
+    bad.write_bytes(retag(open(files["good"], "rb").read(), stop_reason="\x1b[2J\x1b[31mwiped\nyour screen\x07"))
+    code, out, err = run_cli(capsys, ["show", bad])
+    assert code == 1 and "stopped early: wiped your screen" in out and "\x1b" not in out + err and "\x07" not in out
+
+
+def test_show_bounds_its_work_by_the_command_not_the_file(tmp_path, capsys):
+    """A file declaring 2000 problems: show runs at most 64 in the simulator, and says so."""
+    import time
+    w = gv.get_world("pointmaze")
+    p = w.sample_problems(2000, 3, seed=0)
+    h = gv.run(gv.make_planner("gd", steps=1), p)
+    path = h.save(tmp_path / "big.npz")
+    t0 = time.perf_counter()
+    code, out, err = run_cli(capsys, ["show", path])
+    took = time.perf_counter() - t0
+    assert code == 0, err
+    assert "(the first 64 of 2000 problems)" in out and took < 60, took

@@ -68,9 +68,33 @@ def test_save_overwrites_atomically(grasp_run, tmp_path):
     path.write_bytes(b"old")
     grasp_run.save(path)
     histories_equal(grasp_run, History.load(path))
-    with pytest.raises(OSError):
+    with pytest.raises(gv.GraspvizError, match="missing-dir' does not exist"):
         grasp_run.save(tmp_path / "missing-dir" / "run.npz")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.npz"]
+
+
+def test_save_never_replaces_what_is_not_a_regular_file(grasp_run, tmp_path):
+    """A device, a FIFO, a socket, a symlink or a folder at the target is refused (a rename would replace it);
+    a name too long for the file system and a path ending in a slash too; nothing is left behind."""
+    import os
+    import socket
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    link = tmp_path / "link.npz"
+    link.symlink_to("/dev/null")
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(tmp_path / "sock"))
+    (tmp_path / "folder").mkdir()
+    cases = {"/dev/null": "it is a device", str(fifo): "it is a FIFO", str(link): "it is a symlink",
+             str(tmp_path / "sock"): "it is a socket", str(tmp_path / "folder"): "it is a folder",
+             str(tmp_path / "new") + "/": "expected a file path", str(tmp_path / ("x" * 300 + ".npz")): "longer than"}
+    before = sorted(p.name for p in tmp_path.iterdir())
+    for path, why in cases.items():
+        with pytest.raises(gv.GraspvizError, match=why):
+            grasp_run.save(path)
+    sock.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    assert os.path.exists("/dev/null") and not os.path.isfile("/dev/null") and fifo.is_fifo() and link.is_symlink()
 
 
 def test_round_trip_of_a_run_without_checkpoints_and_with_a_custom_model(tmp_path):

@@ -23,8 +23,9 @@ from ..core.history import History
 from ..planners import ABLATIONS, PLANNERS, fork, make_planner, planner_class, resume, run
 from ..worlds import WORLDS, get_world, problem_of
 
-#: Uploaded run files larger than this are refused.
-MAX_IMPORT_BYTES = 50 * 2**20
+#: Uploaded run files larger than this are refused, and so are those whose arrays would take more than
+#: MAX_IMPORT_INFLATED bytes of memory once read (checked from the file's declared sizes, before inflating).
+MAX_IMPORT_BYTES, MAX_IMPORT_INFLATED = 50 * 2**20, 256 * 2**20
 PLANNER_CHOICES = [*PLANNERS, *ABLATIONS]
 
 
@@ -314,31 +315,52 @@ class AppState(param.Parameterized):
                 if len(data) > MAX_IMPORT_BYTES:
                     raise GraspvizError(f"the file is {len(data) / 2**20:.1f} MB; the app accepts run files up to "
                                         f"{MAX_IMPORT_BYTES // 2**20} MB")
-                hist = History.load(bytes(data), max_bytes=MAX_IMPORT_BYTES)
-                if not len(hist):
-                    raise GraspvizError("the file holds no snapshots")
+                hist = History.load(bytes(data), max_bytes=MAX_IMPORT_BYTES, max_inflated=MAX_IMPORT_INFLATED)
+                self._check_importable(hist)
                 values = dict(horizon=hist.horizon, seed=hist.seed, batch=len(hist.start), stride=hist.meta.get("stride", 1))
                 for name, v in values.items():  # check every value first: a refused file changes no setting
                     lo, hi = self.param[name].bounds
                     if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < lo or (hi is not None and v > hi):
                         raise GraspvizError(f"the file's {name} is {v!r}; the app takes an integer "
                                             + (f"in {lo}..{hi}" if hi is not None else f">= {lo}"))
-                if hist.world in self.param.world.objects:
-                    self.world = hist.world
-                if hist.planner in PLANNER_CHOICES:
-                    self.planner = hist.planner
+                config = make_planner(hist.planner, dict(hist.config)).config.to_dict()
+                self.world, self.planner = hist.world, hist.planner
                 self.horizon, self.seed, self.batch = int(hist.horizon), int(hist.seed), len(hist.start)
                 self.stride = int(hist.meta.get("stride", 1))
-                try:
-                    self.config = make_planner(hist.planner, dict(hist.config)).config.to_dict()
-                except Exception:  # noqa: BLE001 - a config this graspviz cannot build: keep the current one
-                    pass
+                self.config = config
                 self.fork_history = None
                 self._set_history(hist)
                 self._notice(f"imported a {hist.planner} run with {len(hist)} snapshots", "success")
                 return True
             except Exception as e:
                 return self._error(e)
+
+    def _check_importable(self, hist: History) -> None:
+        """Refuse, before anything changes, a run this page could not show: no snapshots, a world this app does not
+        have or whose dims differ, a planner or settings this graspviz cannot build, figures that fail to draw."""
+        from .. import plotting as P
+        if not len(hist):
+            raise GraspvizError("the file holds no snapshots")
+        if hist.world not in self.param.world.objects:
+            raise GraspvizError(f"the file's run was made on world {hist.world!r}, which this app does not have; "
+                                f"it shows runs of {', '.join(self.param.world.objects)}")
+        if hist.planner not in PLANNERS:
+            raise GraspvizError(f"the file's run used planner {hist.planner!r}; this app has {', '.join(PLANNERS)}")
+        world = self._world(hist.world)
+        dims = (hist.start.shape[1], hist.last.actions.shape[-1])
+        if dims != (world.state_dim, world.action_dim):
+            raise GraspvizError(f"the file's run has state / action dims {dims}; world {hist.world!r} has "
+                                f"{(world.state_dim, world.action_dim)}")
+        try:
+            make_planner(hist.planner, dict(hist.config))
+        except GraspvizError as e:
+            raise GraspvizError(f"the file's settings are not valid here: {e}") from None
+        try:  # draw it once, off screen: a file that cannot be drawn never replaces the run on screen
+            plan_view(world, hist, hist.last, 0)
+            P.fig_losses([("run", hist)])
+            P.fig_gap(hist, b=0)
+        except Exception as e:  # noqa: BLE001 - whatever breaks, it is this file's fault: refuse it
+            raise GraspvizError(f"the file's run cannot be drawn ({describe(e)})") from None
 
     # -- what the page shows ---------------------------------------------------------------------------
     def model_label(self) -> str:

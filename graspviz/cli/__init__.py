@@ -47,6 +47,10 @@ def main(argv=None) -> int:
     left no result, 130 interrupted)."""
     from ..core.errors import GraspvizError, describe
     args = None
+    handlers = _stop_like_ctrl_c()
+    for stream in (sys.stdout, sys.stderr):  # a file name the terminal's encoding cannot show: print it escaped
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     try:
         args = build_parser().parse_args(argv)
         check_common(args)
@@ -72,6 +76,27 @@ def main(argv=None) -> int:
         cmd = getattr(args, "command", None) or PROG
         print(f"{PROG}: error: {cmd} failed: {describe(e)} (GRASPVIZ_DEBUG=1 shows the traceback)", file=sys.stderr)
         return 2
+    finally:
+        import signal
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+
+
+def _stop_like_ctrl_c() -> dict:
+    """SIGTERM and SIGHUP end a command the way Ctrl-C does: the run so far is kept and saved, temporary files are
+    removed, the exit code is 1 (stopped early) or 130. Returns the handlers it replaced."""
+    import signal
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+    before = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            try:
+                before[getattr(signal, name)] = signal.signal(getattr(signal, name), interrupt)
+            except ValueError:  # not the main thread (main() called from a worker)
+                pass
+    return before
 
 
 __all__ = ["main", "build_parser", "COMMANDS", "Formatter"]

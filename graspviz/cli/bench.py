@@ -9,7 +9,6 @@ import json
 import sys
 from pathlib import Path
 
-from ..core.device import resolve_device
 from ..core.errors import GraspvizError, expect
 from .common import write_text
 
@@ -111,7 +110,7 @@ def _micro(args) -> int:
     from ..analysis.micro import MICRO, micro, to_table
     rows = micro(horizons=args.horizons or MICRO["horizons"], batch=args.batch, state_dim=args.state_dim,
                  action_dim=args.action_dim, hidden=args.hidden, repeats=args.repeats, warmup=args.warmup,
-                 sync_periods=args.sync_periods, device=resolve_device(args.device or "auto"),
+                 sync_periods=args.sync_periods, device=_device(args.device or "auto"),
                  dtype=getattr(torch, args.dtype), progress=lambda t: print(f"bench: T={t} ...", file=sys.stderr, flush=True))
     text = json.dumps(rows, indent=1)
     if args.json == "-":
@@ -180,7 +179,7 @@ def comparison_options(args) -> dict:
         config_of(world, p, kw)
     if args.ray_address and opt["backend"] != "ray":
         raise GraspvizError("--ray-address needs --backend ray")
-    opt.update(world=world, planners=planners, settings=settings, device=resolve_device(args.device or "cpu"),
+    opt.update(world=world, planners=planners, settings=settings, device=_device(args.device or "cpu"),
                mpc=bool(args.mpc), tune=bool(args.tune), replan_every=args.replan_every,
                replan_steps=args.replan_steps, ray_address=args.ray_address, num_cpus=args.num_cpus,
                chunk=args.chunk, progress=not args.no_progress)
@@ -213,3 +212,8 @@ def _comparison(args) -> int:
         write_text(args.markdown, text)
         print(f"wrote {args.markdown}", file=sys.stderr)
     return 0
+
+
+def _device(name):
+    from ..core.device import resolve_device  # (torch loads here, inside main's error handling, not at import)
+    return resolve_device(name)

@@ -164,19 +164,16 @@ def check_common(args) -> None:
 
 
 def check_writable(path: str) -> None:
-    if os.path.isdir(path):
-        raise GraspvizError(f"cannot write {path!r}: it is a folder; expected a file path such as run.npz")
-    folder = os.path.dirname(os.path.abspath(path)) or "."
-    if not os.path.isdir(folder):
-        raise GraspvizError(f"cannot write {path!r}: folder {folder!r} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise GraspvizError(f"cannot write {path!r}: folder {folder!r} is not writable")
+    """An output path is checked before any work (:func:`graspviz.core.history.check_target`)."""
+    from ..core.history import check_target
+    check_target(path)
 
 
 def write_text(path: str, text: str) -> None:
+    """Write a text output (a table, JSON) atomically, to a path :func:`check_writable` accepts."""
+    from ..core.history import write_atomic
     try:
-        with open(path, "w") as f:
-            f.write(text)
+        write_atomic(path, lambda f: f.write(text.encode()))
     except OSError as e:
         raise GraspvizError(f"cannot write {path!r}: {e.strerror}") from None
 

@@ -8,10 +8,12 @@ import warnings
 import numpy as np
 
 from ..core import metrics as M
-from ..core.device import resolve_device
 from ..core.errors import GraspvizError
 from .common import add_knob_flags, check_writable, knob_epilog, knob_overrides, progress_bar
 
+#: ``show`` / ``plan`` run at most this many of a run's problems in the simulator (the work is bounded by the
+#: command, not by what a file declares)
+MAX_JUDGED = 64
 #: options of ``plan`` that are not planner settings (``steps`` is both: the flag sets the knob)
 OWN = {"world", "planner", "horizon", "steps", "seed", "batch", "device", "dtype", "stride", "out"}
 
@@ -54,7 +56,7 @@ def cmd_plan(args) -> int:
     world = get_world(args.world)
     config = world.config_for(check_name(args.planner), **knob_overrides(args, args.planner))
     planner = make_planner(args.planner, config)
-    device = resolve_device(args.device)
+    device = _device(args.device)
     horizon = world.default_horizon if args.horizon is None else args.horizon
     for name in ("batch", "stride"):
         if getattr(args, name) < 1:
@@ -80,11 +82,35 @@ def cmd_plan(args) -> int:
         finally:
             if bar is not None:
                 bar.close()
-    print(summary(hist, world=world, total_s=time.perf_counter() - t0, name=args.planner))
-    if args.out:
-        hist.save(args.out)
-        print(f"saved {args.out}")
+    saved = save_run(hist, args.out) if args.out else None  # first: a failing print must not lose the run
+    try:
+        print(summary(hist, world=world, total_s=time.perf_counter() - t0, name=args.planner))
+        if saved:
+            print(f"saved {saved}")
+    except OSError as e:  # a full or closed stdout
+        where = f"; the run is saved in {saved}" if saved else ""
+        raise GraspvizError(f"cannot print the summary: {e.strerror or e}{where}") from None
+    if saved and saved != args.out:
+        raise GraspvizError(f"cannot write {args.out!r}; the run is saved in {saved} instead")
     return 1 if hist.stop_reason else 0
+
+
+def save_run(hist, path: str) -> str:
+    """Save ``hist`` to ``path``; if that fails after planning (the disk filled, the folder went away), save it
+    next to it or in the temporary folder under a safe name, and return where it went (never lose a run)."""
+    import os
+    import tempfile
+    try:
+        return hist.save(path)
+    except (OSError, GraspvizError) as first:
+        name = f"graspviz-run-{os.getpid()}-{int(time.time())}.npz"
+        for folder in (os.path.dirname(os.path.abspath(path)), tempfile.gettempdir()):
+            try:
+                return hist.save(os.path.join(folder, name))
+            except (OSError, GraspvizError):
+                continue
+        raise GraspvizError(f"cannot write {path!r} ({getattr(first, 'strerror', None) or first}), nor a copy in "
+                            f"{tempfile.gettempdir()}: the run is lost") from None
 
 
 def cmd_show(args) -> int:
@@ -142,16 +168,19 @@ def verdict_line(hist, world) -> str:
     """``success (RULE, plan executed open loop in the simulator): k/B``, or why success was not judged. Never
     judged on the model's own rollout while claiming the simulator did it."""
     from ..analysis.execute import true_endpoints
+    from ..core.errors import describe
     where = "in the simulator" if world.simulator else "in the world's exact dynamics"
-    start, goal = true_endpoints(world, hist)
+    start, goal = (x[:MAX_JUDGED] for x in true_endpoints(world, hist))
+    B = hist.start.shape[0]
+    of = f" (the first {len(start)} of {B} problems)" if B > len(start) else ""
     try:
-        final = np.asarray(world.simulate(start, np.array(hist.last.actions)))[:, -1]
+        final = np.asarray(world.simulate(start, np.array(hist.last.actions[:MAX_JUDGED])))[:, -1]
     except Exception as e:  # a simulator that cannot run here
-        return f"success: not judged (the simulator could not run: {type(e).__name__})"
+        return f"success: not judged (the simulator could not run: {describe(e)})"
     if not np.isfinite(final).all():
         return "success: not judged (the simulator returned NaN/Inf for this plan)"
     ok, _ = world.judge(final, goal)
-    return f"success ({world.success_rule}, plan executed open loop {where}): {int(ok.sum())}/{len(ok)}"
+    return f"success ({world.success_rule}, plan executed open loop {where}){of}: {int(ok.sum())}/{len(ok)}"
 
 
 def _config_changes(hist) -> dict:
@@ -165,3 +194,8 @@ def _config_changes(hist) -> dict:
 
 def _g(x) -> str:
     return f"{float(x):.4g}"
+
+
+def _device(name):
+    from ..core.device import resolve_device  # (torch loads here, inside main's error handling, not at import)
+    return resolve_device(name)

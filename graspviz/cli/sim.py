@@ -65,7 +65,8 @@ def cmd_train(args) -> int:
     if args.episodes is not None and args.episodes < 1:
         raise GraspvizError(f"--episodes must be an integer >= 1; got {args.episodes}")
     if args.data is not None:
-        check_data_file(args.data)
+        from ..worlds import get_world
+        check_data_file(args.data, get_world(args.world))
     cmd = f"graspviz train --world {args.world} --steps {args.steps} --seed {args.seed}"
     if args.data:
         cmd += f" --data {args.data}"
@@ -100,8 +101,9 @@ def cmd_execute(args) -> int:
     return 0
 
 
-def check_data_file(path: str) -> None:
-    """A training data file must be an .npz (no pickle) with ``states`` (E, T+1, S) and ``actions`` (E, T, A)."""
+def check_data_file(path: str, world=None) -> None:
+    """A training data file must be an .npz (no pickle) with ``states`` (E, T+1, S) and ``actions`` (E, T, A): the
+    world's state and action dims, finite numbers, at least two transitions."""
     expected = "expected an .npz from `graspviz collect` with states (E, T+1, S) and actions (E, T, A)"
     if not os.path.isfile(path):
         raise GraspvizError(f"data file {path!r} does not exist or is not a file; {expected}")
@@ -114,3 +116,11 @@ def check_data_file(path: str) -> None:
     if s is None or a is None or len(s) != 3 or len(a) != 3 or s[0] != a[0] or s[1] != a[1] + 1 or a[1] < 1:
         got = ", ".join(f"{k} {v}" for k, v in shapes.items()) or "neither array"
         raise GraspvizError(f"data file {path!r} holds {got}; {expected}")
+    if world is not None and (s[2], a[2]) != (world.true_dim, world.action_dim):
+        raise GraspvizError(f"data file {path!r} holds states of dim {s[2]} and actions of dim {a[2]}; world "
+                            f"{world.name!r} has {world.true_dim} and {world.action_dim}")
+    if a[0] * a[1] < 2:
+        raise GraspvizError(f"data file {path!r} holds {a[0] * a[1]} transition(s); training needs at least 2")
+    with np.load(path, allow_pickle=False) as f:
+        if f["states"].dtype.kind not in "fiu" or not (np.isfinite(f["states"]).all() and np.isfinite(f["actions"]).all()):
+            raise GraspvizError(f"data file {path!r} holds non-numeric or NaN/Inf values; {expected}")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sys
 
-from ..core.device import resolve_device
 from ..core.errors import GraspvizError, expect
 from .bench import parse_sets, torch_threads
 from .common import write_text
@@ -58,7 +57,7 @@ def cmd_tune(args) -> int:
     expect(horizon >= 1, f"--horizon must be an integer >= 1; got {horizon}")
     expect(args.budget >= 1 and args.trials >= 1, "--budget and --trials must be integers >= 1")
     expect(args.threads is None or args.threads >= 1, f"--threads must be an integer >= 1; got {args.threads}")
-    sets, device = parse_sets(args.set), resolve_device(args.device or "cpu")
+    sets, device = parse_sets(args.set), _device(args.device or "cpu")
     records = []
     with torch_threads(args.threads):
         for p in planners:
@@ -87,7 +86,7 @@ def cmd_scaling(args) -> int:
         if value < 1:
             raise GraspvizError(f"--{name.replace('_', '-')} must be an integer >= 1; got {value}")
     rows = scaling(args.horizons, args.batches, planners, S=args.state_dim, A=args.action_dim, hidden=args.hidden,
-                   iters=args.iters, device=resolve_device(args.device or "cpu"), threads=args.threads)
+                   iters=args.iters, device=_device(args.device or "cpu"), threads=args.threads)
     text = to_markdown(rows)
     print(text, end="")
     for g in growth(rows):
@@ -98,3 +97,8 @@ def cmd_scaling(args) -> int:
     if args.markdown:
         write_text(args.markdown, text)
     return 0
+
+
+def _device(name):
+    from ..core.device import resolve_device  # (torch loads here, inside main's error handling, not at import)
+    return resolve_device(name)

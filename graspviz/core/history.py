@@ -294,10 +294,40 @@ def _check_consistent(meta: dict, data: dict) -> None:
              f"checkpoint {it} holds actions that do not fit the horizon and batch")
 
 
+def check_target(path) -> str:
+    """``path`` if a file may be written there: a new path in an existing folder, or an existing regular file
+    (never a folder, a device, a FIFO, a socket or a symlink, which a rename would replace), with a name the
+    file system takes. Else a one-line GraspvizError."""
+    path = os.fspath(path)
+    if not path or path.endswith(os.sep) or os.path.basename(path) in ("", ".", ".."):
+        raise GraspvizError(f"cannot write {path!r}: expected a file path such as run.npz, not a folder")
+    if os.path.lexists(path):
+        mode = os.lstat(path).st_mode
+        if stat.S_ISDIR(mode):
+            raise GraspvizError(f"cannot write {path!r}: it is a folder; expected a file path such as run.npz")
+        if not stat.S_ISREG(mode):
+            kind = "a symlink" if stat.S_ISLNK(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if \
+                stat.S_ISSOCK(mode) else "a device"
+            raise GraspvizError(f"refusing to write {path!r}: it is {kind}, not a regular file")
+    folder = os.path.dirname(os.path.abspath(path)) or "."
+    if not os.path.isdir(folder):
+        raise GraspvizError(f"cannot write {path!r}: folder {folder!r} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise GraspvizError(f"cannot write {path!r}: folder {folder!r} is not writable")
+    try:
+        longest = os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        longest = 255
+    if len(os.path.basename(path).encode()) + len(".graspviz-.tmp") + 8 > longest:
+        raise GraspvizError(f"cannot write {path!r}: its name is longer than this file system takes ({longest} bytes)")
+    return path
+
+
 def write_atomic(path, write) -> str:
     """Call ``write(binary file)`` on a temporary file next to ``path``, then rename it to ``path``: a reader
-    never sees a half-written file. The file gets the usual permissions (0666 minus the umask)."""
-    path = os.fspath(path)
+    never sees a half-written file, and an interrupted write (Ctrl-C, SIGTERM) leaves no temporary file. The
+    file gets the usual permissions (0666 minus the umask). ``path`` is checked first (:func:`check_target`)."""
+    path = check_target(path)
     fd, tmp = tempfile.mkstemp(prefix=".graspviz-", suffix=".tmp", dir=os.path.dirname(os.path.abspath(path)))
     try:
         with os.fdopen(fd, "wb") as f:

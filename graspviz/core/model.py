@@ -22,6 +22,30 @@ import torch
 from .errors import GraspvizError, describe, expect
 
 
+#: the floating-point types planners work in (half precision loses the small steps planning takes)
+FLOAT_DTYPES = (torch.float32, torch.float64)
+
+
+def check_dtype(dtype, what: str = "dtype") -> torch.dtype:
+    """``dtype`` if planners can work in it (torch.float32 or torch.float64), else a one-line error."""
+    if not isinstance(dtype, torch.dtype) or dtype not in FLOAT_DTYPES:
+        raise GraspvizError(f"{what} must be torch.float32 or torch.float64; got {dtype!r}")
+    return dtype
+
+
+def check_device(device, what: str = "device") -> torch.device:
+    """``device`` as a torch.device if it is the CPU or an available CUDA device, else a one-line error."""
+    try:
+        d = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise GraspvizError(f"{what} must be cpu, cuda or cuda:N; got {device!r}") from None
+    if d.type not in ("cpu", "cuda"):
+        raise GraspvizError(f"{what} must be cpu, cuda or cuda:N; got {device!r}")
+    if d.type == "cuda" and (not torch.cuda.is_available() or (d.index or 0) >= torch.cuda.device_count()):
+        raise GraspvizError(f"{what} {device!r} is not available here; use cpu")
+    return d
+
+
 def _shape(x) -> str:
     return "(" + ", ".join(str(d) for d in x) + ")"
 
@@ -58,8 +82,11 @@ class WorldModel:
         expect(self.state_dim >= 1 and self.action_dim >= 1, f"state_dim and action_dim must be >= 1; got S={self.state_dim}, A={self.action_dim}")
         expect(self.history >= 1, f"history window must be >= 1; got {self.history}")
         params = list(model.parameters()) if isinstance(model, torch.nn.Module) else []
-        self.device = torch.device(device) if device is not None else (params[0].device if params else torch.device("cpu"))
-        self.dtype = dtype if dtype is not None else (params[0].dtype if params else torch.float32)
+        self.device = check_device(device if device is not None else params[0].device if params else "cpu",
+                                   "the world model's device")
+        self.dtype = check_dtype(dtype if dtype is not None else params[0].dtype if params else torch.float32,
+                                 "the world model's dtype (pass dtype= or convert the model with .float())")
+        self.differentiable = True  # (the probe call in check() finds out)
         self.encode = encode if encode is not None else getattr(model, "encode", None)
         self.decode = decode if decode is not None else getattr(model, "decode", None)
         self.name = name or getattr(model, "name", None) or type(model).__name__
@@ -96,6 +123,20 @@ class WorldModel:
             raise GraspvizError(f"world model {self.name} failed on s {_shape(s.shape)}, a {_shape(a.shape)} "
                                 f"({self.dtype}, {self.device}): {describe(e)}") from None
         self._check_out(out, n)
+        # a second probe, off zero: does the model leave its inputs alone, and do its outputs depend
+        # differentiably on the actions? (gradient planners need that; samplers do not)
+        s2 = torch.full_like(s, 0.5)
+        a2 = a + 0.25 * ((self.action_high - self.action_low) / 2 if self.action_low is not None and
+                         self.action_high is not None else 1.0)
+        s_in, a_in = s2.clone(), a2.clone().requires_grad_(True)
+        try:
+            with torch.enable_grad():
+                self.differentiable = bool(self._fn(s2, a_in).requires_grad)
+        except Exception:  # noqa: BLE001 - e.g. a model that calls .numpy(): not differentiable
+            self.differentiable = False
+        if not (torch.equal(s2, s_in) and torch.equal(a_in.detach(), a2)):
+            raise GraspvizError(f"world model {self.name} changes its inputs in place; expected a pure function of "
+                                f"(s, a) that returns a new tensor (planners pass the same tensors again)")
         if not bool(torch.isfinite(out.detach()).all()):
             raise GraspvizError(f"world model {self.name} returned NaN/Inf on the probe input s {_shape(s.shape)}, "
                                 f"a {_shape(a.shape)} (zeros / mid-range actions); expected finite values")
@@ -156,8 +197,8 @@ class WorldModel:
 
     def to(self, device=None, dtype=None) -> "WorldModel":
         """A copy of this wrapper (and of an ``nn.Module`` model) on another device / dtype."""
-        device = torch.device(device) if device is not None else self.device
-        dtype = dtype or self.dtype
+        device = check_device(device) if device is not None else self.device
+        dtype = check_dtype(dtype) if dtype is not None else self.dtype
         model = self.module
         if isinstance(model, torch.nn.Module):
             model = model.to(device=device, dtype=dtype)

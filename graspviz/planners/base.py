@@ -61,6 +61,7 @@ class Planner:
     Config: ClassVar[type] = Config
     State: ClassVar[type] = State
     lifted: ClassVar[bool] = False  # optimises virtual states as well as actions
+    needs_gradients: ClassVar[bool] = False  # differentiates the world model with respect to its actions
     #: the losses a snapshot of this planner holds (what :meth:`measure` computes)
     loss_keys: ClassVar[tuple] = (M.LOSS_SHOOTING, M.LOSS_TOTAL)
 
@@ -124,6 +125,10 @@ class Planner:
     def init_actions(self, problem: Problem, warm_start=None) -> torch.Tensor:
         """Zero actions (the middle of the bounds), or a warm start padded / cut to the horizon."""
         m = problem.model
+        if self.needs_gradients and not m.differentiable:
+            raise GraspvizError(f"{self.name} needs gradients of the world model with respect to its actions, and "
+                                f"{m.name} gives none (its output is detached or computed outside torch); use cem or "
+                                f"mppi, or make the model differentiable")
         B, T, A = problem.batch, problem.horizon, m.action_dim
         mid = torch.zeros(A, dtype=m.dtype, device=m.device)
         if m.action_low is not None and m.action_high is not None:

@@ -41,6 +41,7 @@ class GD(Planner):
     label = "GD shooting"
     Config = GDConfig
     State = GDState
+    needs_gradients = True
 
     def init(self, problem: Problem, seed: int = 0, warm_start=None) -> GDState:
         a = self.init_actions(problem, warm_start)

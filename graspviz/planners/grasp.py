@@ -137,6 +137,7 @@ class Grasp(Planner):
     Config = GraspConfig
     State = GraspState
     lifted = True
+    needs_gradients = True
     loss_keys = (M.LOSS_TOTAL, M.LOSS_DYNAMICS, M.LOSS_GOAL, M.LOSS_SHOOTING)
 
     def schedules(self, k: int) -> tuple[float, float]:

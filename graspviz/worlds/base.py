@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from ..core.errors import GraspvizError
-from ..core.model import WorldModel
+from ..core.model import WorldModel, check_device, check_dtype
 from ..core.types import Problem, check_size
 
 
@@ -50,7 +50,7 @@ class World:
     # -- the model and its settings ---------------------------------------------------------------------
     def model(self, device="cpu", dtype=torch.float32) -> WorldModel:
         """The world model planners use, on ``device`` with ``dtype``."""
-        return self.make_model().to(torch.device(device), dtype)
+        return self.make_model().to(check_device(device), check_dtype(dtype))
 
     def make_model(self) -> WorldModel:
         raise NotImplementedError
@@ -92,7 +92,8 @@ class World:
             raise GraspvizError(f"horizon must be an integer >= 1; got {horizon!r}")
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise GraspvizError(f"seed must be an integer >= 0; got {seed!r}")
-        check_size(int(n), int(horizon), self.state_dim, self.action_dim, dtype)  # before sampling (may loop over T)
+        check_size(int(n), int(horizon), self.state_dim, self.action_dim, check_dtype(dtype))  # before sampling
+        check_device(device)
         start, goal = self.sample_pairs(int(n), int(horizon), np.random.default_rng(int(seed)))
         return self.true_problem(start, goal, int(horizon), device, dtype)
 

@@ -221,6 +221,9 @@ def train(world: str, data=None, steps: int = 3000, seed: int = 0, name: str | N
         data = load_data(data)
     if "world" in data and str(data["world"]) != world:
         raise GraspvizError(f"data was collected in world {str(data['world'])!r}, not {world!r}")
+    transitions = int(np.prod(np.shape(data["actions"])[:2]))
+    if transitions < 2:  # one sample has no spread: the normalisation statistics would be NaN
+        raise GraspvizError(f"training needs at least 2 transitions; the data holds {transitions}")
     t0 = time.time()
     fn = train_pixel if world == "wall_pixels" else train_state_mlp
     threads = torch.get_num_threads()
