@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import zipfile
 
 import numpy as np
 import pytest
@@ -355,7 +356,28 @@ def _unknown_arch(man):
     man["models"]["pointmaze_mlp"]["architecture"]["class"] = "Transformer9000"
 
 
+def _fifo(root):
+    p = root / "models" / "pointmaze_mlp.safetensors"
+    p.unlink()
+    os.mkfifo(p)
+
+
+def _to_dev_zero(root):
+    p = root / "models" / "pointmaze_mlp.safetensors"
+    p.unlink()
+    p.symlink_to("/dev/zero")
+
+
+def _manifest_fifo(root):
+    (root / "manifest.json").unlink()
+    os.mkfifo(root / "manifest.json")
+
+
 WEIGHT_CASES = {
+    "weights are a FIFO (would hang)": (lambda root, man: _fifo(root), "a weights file must be a regular file"),
+    "weights link to /dev/zero (would never end)": (lambda root, man: _to_dev_zero(root),
+                                                    "a weights file must be a regular file"),
+    "manifest is a FIFO": (lambda root, man: _manifest_fifo(root), "the manifest must be a regular file"),
     "hash mismatch (flipped byte)": (lambda root, man: _flip(root), "SHA-256"),
     "hash mismatch (truncated)": (lambda root, man: _truncate(root), "SHA-256"),
     "hash mismatch (oversized)": (lambda root, man: _oversize(root), "SHA-256"),
@@ -554,3 +576,25 @@ def test_show_bounds_its_work_by_the_command_not_the_file(tmp_path, capsys):
     took = time.perf_counter() - t0
     assert code == 0, err
     assert "(the first 64 of 2000 problems)" in out and took < 60, took
+
+
+def test_a_bad_environment_variable_is_named(tmp_path):
+    p = _sub(["worlds"], tmp_path, env={"TQDM_MININTERVAL": "abc"})
+    assert_refused(p.returncode, p.stdout, p.stderr, "TQDM_MININTERVAL='abc' are not valid for tqdm")
+
+
+def test_show_refuses_a_zip_bomb_within_bounded_memory(files, tmp_path):
+    """A run file with an extra 1 GiB member deflated to about a megabyte: refused before inflating (the child's
+    peak memory stays a fraction of the bomb)."""
+    import resource
+    bomb = tmp_path / "bomb.npz"
+    bomb.write_bytes(open(files["good"], "rb").read())
+    with zipfile.ZipFile(bomb, "a", compression=zipfile.ZIP_DEFLATED) as z:
+        with z.open("padding.npy", "w", force_zip64=True) as f:
+            for _ in range(64):
+                f.write(b"\0" * (1 << 24))
+    assert bomb.stat().st_size < 4 * 2**20
+    p = _sub(["show", bomb], tmp_path)
+    assert_refused(p.returncode, p.stdout, p.stderr, "holds 1 member(s) a run file does not have (e.g. 'padding.npy')")
+    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest child so far
+    assert peak_mib < 700, f"a child peaked at {peak_mib:.0f} MiB"

@@ -52,6 +52,7 @@ def main(argv=None) -> int:
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
     try:
+        _check_environment()
         args = build_parser().parse_args(argv)
         check_common(args)
         return int(args.func(args) or 0)
@@ -80,6 +81,18 @@ def main(argv=None) -> int:
         import signal
         for signum, handler in handlers.items():
             signal.signal(signum, handler)
+
+
+def _check_environment() -> None:
+    """Settings from the environment that a dependency reads at import time, checked first so that a bad one is
+    named (tqdm, the progress bars, parses every TQDM_* variable when it is imported)."""
+    try:
+        import tqdm  # noqa: F401
+    except ValueError as e:
+        bad = ", ".join(f"{k}={v!r}" for k, v in os.environ.items() if k.startswith("TQDM_")) or "a TQDM_* variable"
+        from ..core.errors import GraspvizError
+        raise GraspvizError(f"the environment variable(s) {bad} are not valid for tqdm ({e}); fix or unset them") \
+            from None
 
 
 def _stop_like_ctrl_c() -> dict:

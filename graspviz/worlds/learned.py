@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 from pathlib import Path
 
 import torch
@@ -48,14 +49,35 @@ def default_model_name(world: str) -> str:
     return DEFAULT_MODELS[world]
 
 
+#: the largest weights / manifest file read (a bundled model is well under a megabyte)
+MAX_WEIGHT_BYTES, MAX_MANIFEST_BYTES = 256 * 2**20, 2**20
+
+
+def _regular(path: Path, what: str, limit: int) -> Path:
+    """``path`` if it is a regular file (not a FIFO, a device or a symlink to one, which would hang or never end
+    when read) of at most ``limit`` bytes; else a one-line error."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        raise GraspvizError(f"{what} {path} is missing") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise GraspvizError(f"refusing {path}: {what} must be a regular file, not a device, FIFO or socket")
+    if st.st_size > limit:
+        raise GraspvizError(f"refusing {path}: {st.st_size} bytes is more than a {what} holds ({limit} bytes at most)")
+    return path
+
+
 def read_manifest() -> dict:
     p = manifest_path()
-    if not p.exists():
+    if not os.path.lexists(p):
         return {"models": {}}
     try:
-        return json.loads(p.read_text())
-    except json.JSONDecodeError as e:
+        manifest = json.loads(_regular(p, "the manifest", MAX_MANIFEST_BYTES).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise GraspvizError(f"{p} is not valid JSON: {e}") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("models", {}), dict):
+        raise GraspvizError(f"{p} is not a graspviz manifest (expected an object with a 'models' object)")
+    return manifest
 
 
 def model_summary(world: str) -> str:
@@ -215,9 +237,9 @@ def load_module(name: str, entry: dict | None = None) -> nn.Module:
     if entry is None:
         raise GraspvizError(f"model {name!r} is not in {manifest_path()}; run `graspviz train` to create it")
     path = model_path(name)
-    if not path.exists():
+    if not os.path.lexists(path):
         raise GraspvizError(f"weights of model {name!r} are missing ({path}); run `graspviz train --world {entry.get('world')}`")
-    digest = sha256(path)
+    digest = sha256(_regular(path, "a weights file", MAX_WEIGHT_BYTES))
     if digest != entry.get("sha256"):
         raise GraspvizError(f"refusing {path}: SHA-256 {digest[:12]}... does not match the manifest ({str(entry.get('sha256'))[:12]}...)")
     arch = entry.get("architecture", {})
