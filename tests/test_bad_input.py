@@ -3,6 +3,7 @@ or (for failures in the middle of a run) keep the snapshots computed so far and 
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import warnings
@@ -435,3 +436,73 @@ def test_nan_found_while_evaluating_batched_records_keeps_the_snapshots_before_i
     assert np.isfinite(h.last.goal_distance).all()
     assert max(h.checkpoints) <= h.last.iteration
     History.load(h.save(tmp_path / "kept.npz"))
+
+
+# -- round two: one-line errors for API arguments, and models that misbehave in quieter ways ---------------------
+@pytest.mark.parametrize("call, match", [
+    (lambda: wall_problem(dtype=torch.bfloat16), r"dtype must be torch.float32 or torch.float64; got torch.bfloat16"),
+    (lambda: wall_problem(dtype=torch.int64), r"dtype must be torch.float32 or torch.float64; got torch.int64"),
+    (lambda: wall_problem(dtype="float32"), r"dtype must be torch.float32 or torch.float64; got 'float32'"),
+    (lambda: wall_problem(device="meta"), r"device must be cpu, cuda or cuda:N; got 'meta'"),
+    (lambda: gv.get_world("wall").sample_problems(2, 5, seed="abc"), r"seed must be an integer >= 0; got 'abc'"),
+    (lambda: gv.get_world("wall").sample_problems(2, 5, seed=float("nan")), r"seed must be an integer >= 0; got nan"),
+    (lambda: gv.run(fast_planner("gd"), wall_problem(), seed="abc"), r"seed must be an integer >= 0; got 'abc'"),
+    (lambda: gv.run(fast_planner("gd"), wall_problem(), checkpoints="yes"), r"checkpoints .* got 'yes'"),
+    (lambda: gv.History.load(None), r"a run file must be a path or bytes; got NoneType"),
+    (lambda: gv.WorldModel(torch.nn.Linear(4, 2).to(torch.bfloat16), 2, 2), r"the world model's dtype .* torch.bfloat16"),
+])
+def test_api_arguments_are_checked(call, match):
+    _raises(call, match)
+
+
+def test_fork_arguments_are_checked():
+    h = gv.run(fast_planner("grasp"), wall_problem(), seed=0)
+    _raises(lambda: gv.fork(h, 1.5), r"fork needs an integer iteration; got 1.5")
+    _raises(lambda: gv.fork(h, "2"), r"fork needs an integer iteration; got '2'")
+    garbage = dataclasses.replace(h, world="wall", meta={**h.meta, "dtype": "complex-ish"})
+    _raises(lambda: gv.fork(garbage, 1), r"this history's dtype 'complex-ish' is not a torch float type")
+    elsewhere = dataclasses.replace(h, world="wall", meta={**h.meta, "device": "tpu:7"})  # not here: the CPU serves
+    assert len(gv.fork(elsewhere, 1, steps=1)) == 2
+
+
+class _Unprintable(Exception):
+    def __str__(self):
+        raise RuntimeError("and its message cannot even be printed")
+
+
+def test_a_model_whose_exception_cannot_be_printed():
+    def probe_fails(s, a):
+        raise _Unprintable()
+    _raises(lambda: gv.WorldModel(probe_fails, 2, 2), r"world model probe_fails failed on .*: _Unprintable$")
+    calls = [0]
+
+    def later_fails(s, a):
+        calls[0] += 1
+        if calls[0] > 5:
+            raise _Unprintable()
+        return s + a
+    problem = gv.Problem(gv.WorldModel(later_fails, 2, 2), torch.zeros(1, 2), torch.ones(1, 2), 3)
+    with pytest.warns(RuntimeWarning):
+        h = gv.run(fast_planner("grasp"), problem)
+    assert "the world model raised _Unprintable" in assert_one_line(h.stop_reason)
+
+
+def test_models_that_change_their_inputs_or_give_no_gradients():
+    def in_place(s, a):
+        s += a
+        return s.clone()
+    _raises(lambda: gv.WorldModel(in_place, 2, 2), r"changes its inputs in place; expected a pure function")
+    detached = gv.WorldModel(lambda s, a: (s + a).detach(), 2, 2)
+    problem = gv.Problem(detached, torch.zeros(1, 2), torch.ones(1, 2), 3)
+    for name in ("grasp", "gd", "collocation"):
+        _raises(lambda: gv.run(fast_planner(name), problem), rf"{name} needs gradients of the world model .* use cem")
+    assert len(gv.run(fast_planner("cem"), problem)) > 1  # samplers need no gradients
+
+
+def test_a_failed_save_after_planning_falls_back_to_a_safe_name(tmp_path, monkeypatch):
+    from graspviz.cli.plan import save_run
+    h = gv.run(fast_planner("gd"), wall_problem(), seed=0)
+    monkeypatch.setattr("tempfile.gettempdir", lambda: str(tmp_path))
+    where = save_run(h, str(tmp_path / "gone" / "run.npz"))  # the folder went away while planning
+    assert where.startswith(str(tmp_path)) and "graspviz-run-" in where
+    histories_equal(h, History.load(where))

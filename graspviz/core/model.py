@@ -89,7 +89,9 @@ class WorldModel:
         self.differentiable = True  # (the probe call in check() finds out)
         self.encode = encode if encode is not None else getattr(model, "encode", None)
         self.decode = decode if decode is not None else getattr(model, "decode", None)
-        self.name = name or getattr(model, "name", None) or type(model).__name__
+        fn_name = getattr(model, "__name__", None)
+        self.name = name or getattr(model, "name", None) or (fn_name if fn_name and fn_name != "<lambda>" else
+                                                             type(model).__name__)
         low = action_low if action_low is not None else getattr(model, "action_low", None)
         high = action_high if action_high is not None else getattr(model, "action_high", None)
         self.action_low = self._bound(low, "action_low")
