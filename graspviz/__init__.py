@@ -29,7 +29,9 @@ _PUBLIC = {
     "PLANNERS": "graspviz.planners", "ABLATIONS": "graspviz.planners", "make_planner": "graspviz.planners",
     "run": "graspviz.planners", "iterate": "graspviz.planners", "grasp_objective": "graspviz.planners",
     "World": "graspviz.worlds", "WORLDS": "graspviz.worlds", "get_world": "graspviz.worlds",
-    "register_world": "graspviz.worlds", "planner_config": "graspviz.worlds",
+    "register_world": "graspviz.worlds", "planner_config": "graspviz.worlds", "make_world": "graspviz.worlds",
+    "execute": "graspviz.analysis.execute", "model_error": "graspviz.analysis.execute",
+    "probe": "graspviz.planners.scale", "AUTO": "graspviz.core.config",
     "fork": "graspviz.analysis.runs", "replay": "graspviz.analysis.runs",
 }
 

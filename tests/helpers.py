@@ -36,9 +36,16 @@ def family(name: str) -> str:
     return "grasp" if name in gv.ABLATIONS else name
 
 
-def fast_planner(name: str, **overrides):
-    """A planner by name with tiny settings (plus ``overrides``)."""
-    return gv.make_planner(name, **{**FAST[family(name)], **overrides})
+def fast_planner(name: str, auto: bool = False, **overrides):
+    """A planner by name with tiny settings (plus ``overrides``); its automatic knobs at their old absolute values
+    (``Config.fixed``) unless ``auto``, so ``planner.init`` works without ``planner.resolve(problem)``."""
+    planner = gv.make_planner(name, **{**FAST[family(name)], **overrides})
+    return planner if auto else gv.make_planner(name, planner.config.fixed())
+
+
+def absolute(name: str, **overrides):
+    """A planner with its old absolute defaults (``Config.fixed``: no automatic knob) and ``overrides``."""
+    return gv.make_planner(name, gv.make_planner(name).config.fixed(), **overrides)
 
 
 def wall_problem(batch=2, horizon=6, seed=0, dtype=torch.float32, device="cpu"):

@@ -8,7 +8,7 @@ import math
 import pytest
 
 import graspviz as gv
-from graspviz.core.config import Knob, knobs
+from graspviz.core.config import AUTO, Knob, knobs
 from graspviz.core.errors import GraspvizError
 
 CONFIGS = [p.Config for p in gv.PLANNERS.values()]
@@ -34,11 +34,16 @@ def test_knobs_cover_every_field_with_help_and_valid_defaults(cls):
     for k in ks:
         assert isinstance(k.help, str) and k.help.strip(), k.name
         assert k.type in (int, float, bool, str), k.name
-        assert isinstance(k.default, k.type) and getattr(cfg, k.name) == k.default, k.name
+        assert getattr(cfg, k.name) == k.default, k.name
+        if k.auto:  # an automatic knob: AUTO by default, its old absolute value kept as ``fixed``
+            assert k.default is AUTO and k.type in (int, float) and k.auto.strip(), k.name
+            assert isinstance(k.fixed, k.type) and not isinstance(k.fixed, bool), k.name
+        value = k.fixed if k.auto else k.default
+        assert isinstance(value, k.type), k.name
         if k.low is not None:
-            assert k.default >= k.low, k.name
+            assert value >= k.low, k.name
         if k.high is not None:
-            assert k.default <= k.high and (k.low is None or k.low < k.high), k.name
+            assert value <= k.high and (k.low is None or k.low < k.high), k.name
         if k.type is str:
             assert k.choices and k.default in k.choices, k.name
         if k.log:
@@ -62,7 +67,7 @@ def test_configs_are_frozen_and_round_trip_through_dicts(cls):
 def test_numeric_knobs_refuse_out_of_range_nan_inf_and_wrong_types(cls):
     for k in _numeric(cls):
         where = f"{cls.__name__}.{k.name}"
-        bad = [float("nan"), float("inf"), -float("inf"), "abc", None, [1], True, "", {}]
+        bad = [float("nan"), float("inf"), -float("inf"), "abc", [1], True, "", {}] + ([] if k.auto else [None])
         if k.low is not None:
             bad.append(k.low - 1)
         if k.high is not None:
@@ -82,29 +87,35 @@ def test_numeric_knobs_refuse_out_of_range_nan_inf_and_wrong_types(cls):
 @pytest.mark.parametrize("cls", CONFIGS, ids=ids)
 def test_numeric_knobs_accept_numbers_in_range_and_coerce(cls):
     for k in _numeric(cls):
-        v = k.high if k.high is not None else k.default
-        got = getattr(cls().replace(**{k.name: str(v)}), k.name)  # strings from CLI / widgets
+        default = k.fixed if k.auto else k.default
+        v = k.high if k.high is not None else default
+        base = cls().replace(samples=v) if k.name == "elites" else cls()  # (CEM: elites <= samples)
+        got = getattr(base.replace(**{k.name: str(v)}), k.name)  # strings from CLI / widgets
         assert got == v and type(got) is k.type
         if k.type is float:
-            got = getattr(cls().replace(**{k.name: int(k.default)}), k.name)
+            got = getattr(cls().replace(**{k.name: int(default)}), k.name)
             assert type(got) is float
         else:
-            assert getattr(cls().replace(**{k.name: float(k.default)}), k.name) == k.default
+            assert getattr(cls().replace(**{k.name: float(default)}), k.name) == default
+        if k.auto:  # "auto" (any case, as typed on the command line) and None mean: derive it at run start
+            for value in ("auto", " AUTO ", None):
+                assert getattr(cls().replace(**{k.name: value}), k.name) is AUTO
 
 
 def test_negative_or_nan_rates_noise_and_weights_are_refused():
     for name, value, pattern in [
-        ("lr_states", -0.1, r"GraspConfig.lr_states must be in \[0.0, 100.0\]; got -0.1"),
-        ("lr_actions", math.nan, r"GraspConfig.lr_actions must be a finite number in \[0.0, 100.0\]; got nan"),
-        ("sigma", -1, r"GraspConfig.sigma must be in \[0.0, 100.0\]; got -1"),
+        ("lr_states", -0.1, r"GraspConfig.lr_states must be in \[0.0, 1000000.0\]; got -0.1"),
+        ("lr_actions", math.nan, r"GraspConfig.lr_actions must be a finite number in \[0.0, 1000000.0\]; got nan"),
+        ("sigma", -1, r"GraspConfig.sigma must be in \[0.0, 1000000.0\]; got -1"),
         ("gamma", math.inf, r"GraspConfig.gamma must be a finite number in \[0.0, 1000.0\]; got inf"),
         ("lr_sync", -5.0, r"GraspConfig.lr_sync must be in"),
+        ("lr_states", "fast", r"GraspConfig.lr_states must be a number in \[0.0, 1000000.0\] or auto; got 'fast'"),
     ]:
         with pytest.raises(GraspvizError, match=pattern):
             gv.make_planner("grasp", **{name: value})
-    with pytest.raises(GraspvizError, match=r"GDConfig.lr must be in \[0.0, 1000.0\]; got -1"):
+    with pytest.raises(GraspvizError, match=r"GDConfig.lr must be in \[0.0, 1000000.0\]; got -1"):
         gv.make_planner("gd", lr=-1)
-    with pytest.raises(GraspvizError, match=r"MPPIConfig.temperature must be a finite number in \[1e-06, 1000000.0\]"):
+    with pytest.raises(GraspvizError, match=r"MPPIConfig.temperature must be a finite number in \[1e-12, 1000000000000.0\]"):
         gv.make_planner("mppi", temperature=float("nan"))
 
 

@@ -16,7 +16,7 @@ from graspviz.core.history import snapshots_equal
 from graspviz.planners.base import generator
 from graspviz.planners.grasp import Grasp, grasp_objective
 from graspviz.core.schedules import schedule
-from helpers import MLP, Counting, wall_problem
+from helpers import MLP, Counting, absolute, wall_problem
 
 B, T, S, A = 3, 5, 3, 2
 GAMMA = 0.7
@@ -140,7 +140,7 @@ def _mlp_problem(T=T, seed=0, counting=False):
 
 def test_update_makes_one_model_call_for_all_predictions():
     problem, counter = _mlp_problem(counting=True)
-    planner = gv.make_planner("grasp", sync_every=3, sync_steps=2)
+    planner = absolute("grasp", sync_every=3, sync_steps=2)
     state = planner.init(problem, 0)
     calls = []
     for _ in range(4):
@@ -150,7 +150,7 @@ def test_update_makes_one_model_call_for_all_predictions():
     # updates 1 and 2 and 4: ONE call (B x T predictions); update 3 also syncs (sync_steps rollouts of T calls)
     assert calls == [1, 1, 1 + 2 * T, 1]
     counter.calls = 0
-    gv.make_planner("grasp", sync=False).update(problem, state)
+    absolute("grasp", sync=False).update(problem, state)
     assert counter.calls == 1
 
 
@@ -167,8 +167,8 @@ def test_noise_goes_to_the_states_only():
     states differ by exactly sigma * xi with xi the (seed, k) stream."""
     problem = wall_problem(4, 30, dtype=torch.float64)
     sigma = 0.2
-    on = gv.make_planner("grasp", sigma=sigma, sync=False)
-    off = gv.make_planner("grasp", sigma=sigma, sync=False, noise=False)
+    on = absolute("grasp", sigma=sigma, sync=False)
+    off = absolute("grasp", sigma=sigma, sync=False, noise=False)
     state = on.init(problem, seed=11)
     a, info_a = on.update(problem, state)
     b, info_b = off.update(problem, state)
@@ -185,7 +185,7 @@ def test_each_iteration_draws_fresh_noise():
     """With zero step sizes the states move by the noise alone: a fresh N(0, sigma^2) draw per iteration."""
     problem = wall_problem(4, 40, dtype=torch.float64)
     sigma = 0.5
-    planner = gv.make_planner("grasp", sigma=sigma, lr_states=0.0, lr_actions=0.0, sync=False)
+    planner = absolute("grasp", sigma=sigma, lr_states=0.0, lr_actions=0.0, sync=False)
     state = planner.init(problem, seed=3)
     steps = []
     for _ in range(3):
@@ -285,7 +285,7 @@ def test_collocation_is_grasp_with_all_four_switches_off():
 
 def test_update_info_and_state_are_consistent():
     problem = wall_problem(2, 6)
-    planner = gv.make_planner("grasp")
+    planner = gv.make_planner("grasp").resolve(problem)  # automatic knobs derived for this problem
     s0 = planner.init(problem, 0)
     s1, info = planner.update(problem, s0)
     assert isinstance(s1, Grasp.State) and s1.iteration == 1 and s1.opt_steps == 1

@@ -17,6 +17,7 @@ from graspviz.analysis import micro as bench
 from graspviz.analysis.micro import LoopGrasp
 from graspviz.analysis.timing import toy_model, toy_problem
 from graspviz.planners.grasp import Grasp
+from helpers import absolute
 
 TINY = dict(horizons=(3, 6), batch=2, state_dim=4, action_dim=2, hidden=8, repeats=2, warmup=1, sync_periods=1)
 
@@ -54,7 +55,7 @@ def test_loop_update_is_the_same_update_as_grasp(optimizer):
     """The comparison implementation computes GRASP's update, one model call per time step (float64)."""
     problem = toy_problem(toy_model(4, 2, 16, dtype=torch.float64, seed=3), 3, 5, seed=3)
     settings = dict(sync=False, optimizer=optimizer, sigma=0.05, gamma=0.5)
-    planner, loop = Grasp(**settings), LoopGrasp(**settings)
+    planner, loop = absolute("grasp", **settings), LoopGrasp(Grasp.Config().fixed(), **settings)
     a = b = planner.init(problem, seed=7)
     for _ in range(4):
         a = planner.update(problem, a)[0]
@@ -69,9 +70,9 @@ def test_loop_update_calls_the_model_once_per_step():
     calls = []
     inner = problem.model._fn
     problem.model._fn = lambda s, a: calls.append(s.shape) or inner(s, a)
-    planner = Grasp(sync=False)
+    planner = absolute("grasp", sync=False)
     state = planner.init(problem)
-    LoopGrasp(sync=False).update(problem, state)
+    LoopGrasp(planner.config).update(problem, state)
     assert calls == [torch.Size([2, 3])] * 6
     calls.clear()
     planner.update(problem, state)

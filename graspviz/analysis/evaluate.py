@@ -46,6 +46,7 @@ import time
 import numpy as np
 import torch
 
+from ..core.config import SETTINGS
 from ..core.errors import GraspvizError, expect
 from ..planners import ABLATIONS, make_planner, run
 from ..planners.registry import check_name
@@ -63,7 +64,7 @@ ROW_KEYS = ("world", "planner", "label", "horizon", "trials", "successes", "succ
             "median_time_to_success_s", "median_iterations_to_success", "final_success_rate", "mean_final_distance",
             "iterations", "check_every", "time_per_iteration_ms", "config", "tuned", "tuning", "seed",
             "problem_seeds", "planner_seeds", "batch", "mpc", "backend", "device", "threads", "stop_reasons",
-            "per_trial")
+            "settings_from", "auto", "per_trial")
 
 #: a small preset that exercises the whole pipeline in seconds on 2 CPU cores
 QUICK = dict(world="wall", horizons=(20, 40), trials=8, planners=("grasp", "gd", "cem", "collocation"),
@@ -112,15 +113,15 @@ def _positive_int(value, what) -> int:
     return int(value)
 
 
-def config_of(world: World, name: str, settings=None):
-    """The config planner ``name`` runs on ``world``: :meth:`World.config_for` with ``settings`` (overrides as a
-    dict, or a whole config) applied."""
+def config_of(world: World, name: str, settings=None, settings_from: str = "world"):
+    """The config planner ``name`` runs on ``world``: :meth:`World.config_for` (``settings_from``: world, auto or
+    fixed) with ``settings`` (overrides as a dict, or a whole config) applied."""
     check_name(name)
     if settings is not None and not isinstance(settings, dict):
         if not hasattr(settings, "to_dict"):
             raise GraspvizError(f"settings for {name} must be a dict or a config; got {type(settings).__name__}")
         settings = settings.to_dict()
-    return world.config_for(name, **(settings or {}))
+    return world.config_for(name, settings_from, **(settings or {}))
 
 
 def _lookup(settings, name, horizon):
@@ -187,11 +188,13 @@ def _open_loop_job(world, planner, problem, spec) -> dict:
     final_ok, final_d = judge(last.actions)
     if not check_every:
         tts[final_ok], its[final_ok] = last.wall_time, last.iteration
+    tts += hist.meta.get("auto_s", 0.0)  # deriving automatic knobs is planning time too
     stop = hist.stop_reason
     return dict(success=(~np.isnan(tts)).tolist(), time_to_success_s=[None if np.isnan(t) else float(t) for t in tts],
                 iterations_to_success=[None if i < 0 else int(i) for i in its], final_success=final_ok.tolist(),
                 final_distance=final_d.tolist(), wall_time_s=float(last.wall_time), iterations_run=int(last.iteration),
-                check_time_s=check_s[0], stop_reason=None if stop is None or stop.requested else stop.message)
+                check_time_s=check_s[0], stop_reason=None if stop is None or stop.requested else stop.message,
+                config=hist.config, auto=hist.meta.get("auto", {}))
 
 
 def _mpc_job(world, planner, problem, spec) -> dict:
@@ -203,7 +206,8 @@ def _mpc_job(world, planner, problem, spec) -> dict:
     return dict(success=ok.tolist(), time_to_success_s=[r.planning_time_s if o else None for o in ok],
                 iterations_to_success=[r.iterations if o else None for o in ok], final_success=ok.tolist(),
                 final_distance=r.final_distance.tolist(), wall_time_s=r.planning_time_s, iterations_run=r.iterations,
-                check_time_s=0.0, stop_reason="; ".join(r.stop_reasons) or None, replans=r.plans)
+                check_time_s=0.0, stop_reason="; ".join(r.stop_reasons) or None, replans=r.plans, config=r.config,
+                auto=r.auto)
 
 
 def _ray_job(spec: dict) -> dict:
@@ -218,7 +222,7 @@ def evaluate(world, planners, horizons, trials: int, seed: int = 0, *, mpc: bool
              replan_every: int | None = None, replan_steps: int | None = None, check_every: int = 10,
              backend: str = "serial", ray_address: str | None = None, num_cpus: int | None = None,
              settings: dict | None = None, chunk: int | None = None, device="cpu", dtype=torch.float32,
-             progress: bool = True, tuning: dict | None = None) -> list[dict]:
+             progress: bool = True, tuning: dict | None = None, settings_from="world") -> list[dict]:
     """Success rate and time-to-success of ``planners`` on ``world`` at each horizon (module docstring).
 
     Args:
@@ -230,7 +234,10 @@ def evaluate(world, planners, horizons, trials: int, seed: int = 0, *, mpc: bool
         settings: {planner or (planner, horizon): dict of overrides on the world's suggested
             settings, or a full config}. chunk: problems per batch (default: all trials at once).
         tuning: {planner or (planner, horizon): tuning record} copied into the rows (see :func:`tune`).
-    Returns one row per (horizon, planner), horizons in the given order (keys: ``ROW_KEYS``).
+        settings_from: where the settings start (:meth:`World.config_for`): "world" (the world's tuned ones),
+            "auto" (derived from the model and the problems), "fixed" (the old absolute defaults), or a list of
+            them (one row per source).
+    Returns one row per (horizon, source, planner), horizons in the given order (keys: ``ROW_KEYS``).
     """
     world = as_world(world)
     planners = [check_name(p) for p in _as_list(planners, "planners")]
@@ -248,26 +255,31 @@ def evaluate(world, planners, horizons, trials: int, seed: int = 0, *, mpc: bool
     world_ref = world.name if WORLDS.get(world.name) is type(world) else world
     dtype_name = str(dtype).replace("torch.", "")
 
+    sources = [settings_from] if isinstance(settings_from, str) else list(settings_from)
+    expect(len(sources) > 0 and all(src in SETTINGS for src in sources) and len(set(sources)) == len(sources),
+           f"settings_from must be distinct names from {', '.join(SETTINGS)}; got {settings_from!r}")
     jobs, keys = [], []
     for T in horizons:
-        for name in planners:
-            config = config_of(world, name, _lookup(settings, name, T))
-            for c, lo in enumerate(range(0, trials, chunk)):
-                seeds = evaluation_seeds(seed, trials)[lo:lo + chunk]
-                jobs.append(dict(world=world_ref, planner=name, config=config.to_dict(), horizon=T, seeds=seeds,
-                                 planner_seed=int(seed) + c, check_every=int(check_every), mpc=mpc_opts,
-                                 device=str(device), dtype=dtype_name))
-                keys.append((T, name))
+        for src in sources:
+            for name in planners:
+                config = config_of(world, name, _lookup(settings, name, T), src)
+                for c, lo in enumerate(range(0, trials, chunk)):
+                    seeds = evaluation_seeds(seed, trials)[lo:lo + chunk]
+                    jobs.append(dict(world=world_ref, planner=name, config=config.to_dict(), horizon=T, seeds=seeds,
+                                     planner_seed=int(seed) + c, check_every=int(check_every), mpc=mpc_opts,
+                                     device=str(device), dtype=dtype_name))
+                    keys.append((T, src, name))
     results = _run_serial(jobs, progress) if backend == "serial" else \
         _run_ray(jobs, progress, ray_address, num_cpus)
 
     rows = []
     for T in horizons:
-        for name in planners:
-            parts = [(j, r) for j, r, k in zip(jobs, results, keys) if k == (T, name)]
-            tune_rec = _lookup(tuning, name, T)
-            rows.append(_row(world, name, T, trials, seed, parts, check_every, mpc_opts, backend, str(device),
-                             tuned=tune_rec is not None, tuning=tune_rec))
+        for src in sources:
+            for name in planners:
+                parts = [(j, r) for j, r, k in zip(jobs, results, keys) if k == (T, src, name)]
+                tune_rec = _lookup(tuning, name, T)
+                rows.append(_row(world, name, T, trials, seed, parts, check_every, mpc_opts, backend, str(device),
+                                 tuned=tune_rec is not None, tuning=tune_rec, settings_from=src))
     return rows
 
 
@@ -328,7 +340,8 @@ def _bar(total, progress):
     return tqdm(total=total, desc="bench", unit="job", leave=False)
 
 
-def _row(world, name, T, trials, seed, parts, check_every, mpc_opts, backend, device, tuned, tuning) -> dict:
+def _row(world, name, T, trials, seed, parts, check_every, mpc_opts, backend, device, tuned, tuning,
+         settings_from="world") -> dict:
     per = {k: [v for _, r in parts for v in r[k]] for k in
            ("success", "time_to_success_s", "iterations_to_success", "final_success", "final_distance")}
     per["seed"] = [s for j, _ in parts for s in j["seeds"]]
@@ -338,7 +351,7 @@ def _row(world, name, T, trials, seed, parts, check_every, mpc_opts, backend, de
     its = [i for i in per["iterations_to_success"] if i is not None]
     run_s = sum(r["wall_time_s"] for _, r in parts)
     run_it = sum(r["iterations_run"] for _, r in parts)
-    config = parts[0][0]["config"]
+    config = parts[0][1].get("config") or parts[0][0]["config"]  # what ran (automatic knobs derived)
     return dict(world=world.name, planner=name, label=make_planner(name, config).label + _ablation_tag(name),
                 horizon=T, trials=trials, successes=k, success_rate=k / trials, ci_low=lo, ci_high=hi,
                 median_time_to_success_s=float(np.median(times)) if times else None,
@@ -352,7 +365,8 @@ def _row(world, name, T, trials, seed, parts, check_every, mpc_opts, backend, de
                 planner_seeds=[j["planner_seed"] for j, _ in parts], batch=len(parts[0][0]["seeds"]),
                 mpc=mpc_opts, backend=backend, device=device,
                 threads=1 if backend == "ray" else torch.get_num_threads(),
-                stop_reasons=[r["stop_reason"] for _, r in parts if r.get("stop_reason")], per_trial=per)
+                stop_reasons=[r["stop_reason"] for _, r in parts if r.get("stop_reason")],
+                settings_from=settings_from, auto=[r.get("auto", {}) for _, r in parts], per_trial=per)
 
 
 def _ablation_tag(name):

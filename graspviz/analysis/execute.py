@@ -40,7 +40,8 @@ def as_world(world) -> World:
         return world
     if isinstance(world, str):
         return get_world(world)
-    raise GraspvizError(f"world must be a registered world name or a World; got {type(world).__name__}")
+    raise GraspvizError(f"world must be a registered world name or a World (graspviz.make_world(model, simulate=...) "
+                        f"makes one from your model); got {type(world).__name__}")
 
 
 def host_actions(actions, batch: int) -> np.ndarray:

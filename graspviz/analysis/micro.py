@@ -62,7 +62,8 @@ def measure(horizon: int, batch: int = MICRO["batch"], state_dim: int = MICRO["s
     device = torch.device(device)
     problem = toy_problem(toy_model(state_dim, action_dim, hidden, 2, seed, device, dtype), batch, horizon, seed)
     m = problem.model
-    grasp, loop = Grasp(sync=False), LoopGrasp(sync=False)
+    fixed = Grasp.Config().fixed()  # the old absolute defaults: what is timed is the update, not the settings
+    grasp, loop = Grasp(fixed, sync=False), LoopGrasp(fixed, sync=False)
 
     # (a) the floor: one batched forward + backward over B*T pairs
     init = grasp.init(problem, seed)
@@ -79,7 +80,7 @@ def measure(horizon: int, batch: int = MICRO["batch"], state_dim: int = MICRO["s
                                                   Stepper(loop.update, problem, init)], repeats, warmup, device)
 
     # (b') default GRASP with its periodic sync, amortised over whole periods (each holds one sync)
-    synced = Grasp()
+    synced = Grasp(fixed)
     k_sync = synced.config.sync_every
     st = synced.init(problem, seed)
     st = synced.update(problem, replace(st, iteration=k_sync - 1))[0]  # warm up, including one sync

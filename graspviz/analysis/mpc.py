@@ -7,7 +7,7 @@ encodes it) with the rest of the old plan as warm start, until T actions have ru
 always simulated as ONE continuous rollout from the true start (re-simulated from the start after each
 segment), so a simulator whose observation is not its full state (Push-T's 5-D state has no velocities)
 is never reset mid-episode. The first plan runs the config's ``steps``; each re-plan ``replan_steps``
-iterations (default a quarter of them). Plan k is seeded ``seed + 7919 k``. Success is judged on the
+iterations (default a quarter of them). Automatic knobs are derived once, on the first plan's problem. Plan k is seeded ``seed + 7919 k``. Success is judged on the
 executed trajectory's final true state.
 """
 
@@ -42,6 +42,8 @@ class MPCResult:
     planning_time_s: float
     iterations: int
     stop_reasons: tuple = ()
+    config: dict = dataclasses.field(default_factory=dict)  # the settings every plan used (absolute values)
+    auto: dict = dataclasses.field(default_factory=dict)  # those derived from the model and the first problem
 
 
 def defaults(planner: Planner, horizon: int, replan_every=None, replan_steps=None) -> tuple[int, int]:
@@ -59,6 +61,7 @@ def mpc(world, planner: Planner, problem: Problem, replan_every: int | None = No
     """Receding-horizon control of ``problem``'s B problems in ``world``'s simulator (module docstring)."""
     world = as_world(world)
     T = problem.horizon
+    planner = planner.resolve(problem)  # automatic knobs: derived once, for the whole horizon, then kept
     every, later_steps = defaults(planner, T, replan_every, replan_steps)
     true_start, true_goal = world.true_endpoints(problem)
     sub, warm, executed, done = problem, None, [], 0
@@ -85,4 +88,5 @@ def mpc(world, planner: Planner, problem: Problem, replan_every: int | None = No
                                       true_start=cur if problem.true_start is not None else None)
     success, distance = world.judge(true[:, -1], true_goal)
     return MPCResult(true=true, actions=np.concatenate(executed, 1), success=success, final_distance=distance, plans=plans,
-                     planning_time_s=plan_time, iterations=iters, stop_reasons=tuple(stops))
+                     planning_time_s=plan_time, iterations=iters, stop_reasons=tuple(stops),
+                     config=planner.config.to_dict(), auto=dict(planner.auto))

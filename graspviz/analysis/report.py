@@ -24,6 +24,16 @@ def _mode(r) -> str:
     return "MPC" if r.get("mpc") else "open loop"
 
 
+def _source(r) -> str:
+    return r.get("settings_from") or "world"
+
+
+#: how a row's settings source reads in a table
+SOURCE_NAMES = dict(world="tuned (world)", auto="auto", fixed="fixed (old defaults)")
+_SOURCES_NOTE = (" Rows by settings: tuned (world) = the world's suggested settings; auto = step sizes and spreads "
+                 "derived from the model and the problems at run start; fixed = the planners' old absolute defaults.")
+
+
 def _protocol(rows) -> str:
     """How the rows were judged: intermediate checks (open loop) and the re-planning settings (MPC)."""
     parts = []
@@ -58,7 +68,7 @@ def overrides_of(row) -> dict | None:
 
 def _settings_note(rows, labels) -> str:
     """Which untuned planners ran the world's suggested settings and which ran overrides on them."""
-    untuned = [r for r in rows if not r.get("tuned")]
+    untuned = [r for r in rows if not r.get("tuned") and _source(r) == "world"]
     if not untuned:
         return ""
     notes = {}
@@ -87,11 +97,11 @@ def to_markdown(rows: list[dict]) -> str:
     planners = list(dict.fromkeys(r["planner"] for r in rows))
     labels = {r["planner"]: r["label"] for r in rows}
     modes = list(dict.fromkeys(_mode(r) for r in rows))
-    mixed = len(modes) > 1
-    keys = list(dict.fromkeys((r["horizon"], _mode(r)) for r in rows))
-    if mixed:  # horizon-major, open loop first
-        keys.sort(key=lambda k: (k[0], k[1] != "open loop"))
-    cell = {(r["horizon"], _mode(r), r["planner"]): r for r in rows}
+    sources = list(dict.fromkeys(_source(r) for r in rows))
+    mixed, by_source = len(modes) > 1, len(sources) > 1
+    keys = list(dict.fromkeys((r["horizon"], _mode(r), _source(r)) for r in rows))
+    keys.sort(key=lambda k: (k[0], k[1] != "open loop", sources.index(k[2])))  # horizon-major, open loop first
+    cell = {(r["horizon"], _mode(r), _source(r), r["planner"]): r for r in rows}
     worlds = sorted({r["world"] for r in rows})
     trials = sorted({r["trials"] for r in rows})
     batches = sorted({r["batch"] for r in rows})
@@ -101,16 +111,16 @@ def to_markdown(rows: list[dict]) -> str:
              f"seed {r0['seed']} (trial i: seed + i). {_protocol(rows)}. Cells: success % [95% Wilson CI] / "
              f"median seconds to success (planning time of the batch of {'/'.join(map(str, batches))}; successful "
              f"trials only{_threads(rows)})." + (f" Tuned: {', '.join(tuned)}." if tuned else "")
-             + _settings_note(rows, labels),
+             + _settings_note(rows, labels) + (_SOURCES_NOTE if by_source else ""),
              "", "| H | " + " | ".join(labels[p] for p in planners) + " |",
              "|---|" + "---|" * len(planners)]
-    for T, mode in keys:
+    for T, mode, src in keys:
         cells = []
         for p in planners:
-            r = cell.get((T, mode, p))
+            r = cell.get((T, mode, src, p))
             cells.append("" if r is None else f"{100 * r['success_rate']:.1f} [{100 * r['ci_low']:.1f}, "
                          f"{100 * r['ci_high']:.1f}] / {_fmt_time(r['median_time_to_success_s'])}")
-        lines.append(f"| {T} {mode} | " if mixed else f"| {T} | ")
+        lines.append(f"| {' '.join([str(T)] + ([mode] if mixed else []) + ([SOURCE_NAMES[src]] if by_source else []))} | ")
         lines[-1] += " | ".join(cells) + " |"
     return "\n".join(lines) + "\n"
 

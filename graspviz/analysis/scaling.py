@@ -65,8 +65,8 @@ def measure(planner_name: str, model: WorldModel, horizon: int, batch: int, iter
             seed: int = 0) -> dict:
     """Time per iteration and peak memory of one planner at one (T, B)."""
     expect(iters >= 1 and warmup >= 0, f"iters must be >= 1 and warmup >= 0; got {iters}, {warmup}")
-    planner = make_planner(planner_name, steps=iters + warmup + 1)
     problem = toy_problem(model, batch, horizon, seed)
+    planner = make_planner(planner_name, steps=iters + warmup + 1).resolve(problem)
     dev = model.device
     state = planner.init(problem, seed)
     for _ in range(warmup):

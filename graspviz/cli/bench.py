@@ -9,6 +9,7 @@ import json
 import sys
 from pathlib import Path
 
+from ..core.config import SETTINGS
 from ..core.errors import GraspvizError, expect
 from .common import write_text
 
@@ -75,6 +76,9 @@ def add(sub) -> None:
     c.add_argument("--ray-address", metavar="ADDR", help="an existing Ray cluster (default: start a local one)")
     c.add_argument("--num-cpus", type=int, metavar="N", help="CPUs of the local Ray cluster (default: all)")
     c.add_argument("--chunk", type=int, metavar="N", help="problems planned per batch (default: all trials at once)")
+    c.add_argument("--settings", nargs="+", choices=SETTINGS, metavar="FROM",
+                   help="where the settings start, one table row each: world (the world's tuned settings; default), "
+                        "auto (derived from the model and the problems), fixed (the planners' old absolute defaults)")
     c.add_argument("--set", action="append", default=None, metavar="PLANNER.KNOB=VALUE", dest="set",
                    help="override a planner setting, e.g. --set grasp.steps=100 (repeatable)")
     p.set_defaults(func=cmd_bench)
@@ -177,6 +181,8 @@ def comparison_options(args) -> dict:
     settings = {p: v for p, v in settings.items() if p in planners}
     for p, kw in settings.items():  # validate the overrides now, with the planner's own message
         config_of(world, p, kw)
+    expect(not (args.tune and args.settings and args.settings != ["world"]),
+           "--tune starts from the world's settings; it cannot be combined with --settings auto or fixed")
     if args.ray_address and opt["backend"] != "ray":
         raise GraspvizError("--ray-address needs --backend ray")
     opt.update(world=world, planners=planners, settings=settings, device=_device(args.device or "cpu"),
@@ -202,7 +208,8 @@ def _comparison(args) -> int:
     rows = evaluate(o["world"], o["planners"], o["horizons"], o["trials"], o["seed"], mpc=o["mpc"],
                     replan_every=o["replan_every"], replan_steps=o["replan_steps"], check_every=o["check_every"],
                     backend=o["backend"], ray_address=o["ray_address"], num_cpus=o["num_cpus"], settings=settings,
-                    chunk=o["chunk"], device=o["device"], progress=o["progress"], tuning=tuning)
+                    chunk=o["chunk"], device=o["device"], progress=o["progress"], tuning=tuning,
+                    settings_from=args.settings or ["world"])
     text = to_markdown(rows)
     print(text, end="")
     if args.json:

@@ -67,18 +67,27 @@ def bounds_text(k) -> str:
     return f">= {lo}" if lo else f"<= {hi}" if hi else ""
 
 
+_UNSET = object()
+
+
 def _num(x) -> str:
-    return f"{x:g}" if isinstance(x, float) else str(x)
+    return f"{x:.4g}" if isinstance(x, float) else str(x)
 
 
 def _metavar(k) -> str:
     return "BOOL" if k.type is bool else {int: "INT", float: "X", str: "NAME"}.get(k.type, "VALUE")
 
 
-def knob_line(k, value=None) -> str:
-    """``    --name X   help (default 0.1; 0..100)``, wrapped."""
-    d = k.default if value is None else value
-    d = str(d).lower() if isinstance(d, bool) else _num(d)
+def knob_line(k, value=_UNSET, derived=None) -> str:
+    """``    --name X   help (default 0.1; 0..100)``, wrapped. An automatic knob reads ``default auto: RULE`` (with
+    ``derived``, the value the rule gives on some problems: ``auto: 0.03 = RULE``)."""
+    d = k.default if value is _UNSET else value
+    if d is None and k.auto:
+        d = f"auto: {_num(derived)} = {k.auto}" if derived is not None else f"auto: {k.auto}"
+    else:
+        d = str(d).lower() if isinstance(d, bool) else _num(d)
+        if k.auto and derived is not None:
+            d += f"; auto would give {_num(derived)}"
     extra = f"default {d}" + (f"; {bounds_text(k)}" if bounds_text(k) else "")
     return textwrap.fill(f"    {flag(k.name) + ' ' + _metavar(k):<28} {k.help} ({extra})", width=100,
                          subsequent_indent=" " * 33, break_on_hyphens=False)
@@ -132,12 +141,25 @@ def knob_overrides(args, planner: str) -> dict:
     return given
 
 
-def settings_line(config, world=None) -> str:
-    """``settings: lr_states=0.02, ...``: the knobs that differ from the planner's own defaults."""
-    base = type(config)().to_dict()
-    changed = {k: v for k, v in config.to_dict().items() if base.get(k) != v}
-    where = f" ({world.name}'s suggested settings and flags)" if world is not None else ""
-    return "settings" + where + ": " + (", ".join(f"{k}={v}" for k, v in changed.items()) or "the planner's defaults")
+def settings_lines(config: dict, planner: str, auto: dict) -> list[str]:
+    """What a run used: ``auto (derived ...): lr_states=0.42, ...`` for the knobs derived from the model and the
+    problem, then the other settings that differ from the planner's fixed (pre-auto) defaults."""
+    from ..planners import planner_class
+    base = planner_class(planner).Config().fixed().to_dict()
+    changed = {k: v for k, v in config.items() if k not in auto and v is not None and base.get(k, v) != v}
+    lines = []
+    if auto:
+        lines.append("auto (derived from the model and the problem): "
+                     + ", ".join(f"{k}={_num(float(v))}" for k, v in auto.items()))
+    lines.append("settings different from the planner's fixed defaults: "
+                 + (", ".join(f"{k}={_num(v)}" for k, v in changed.items()) if changed else "none"))
+    return lines
+
+
+#: the ``--settings`` choices: where a planner's settings come from (:meth:`World.config_for`)
+SETTINGS_HELP = ("where the settings come from: world (the world's suggested, tuned settings; default), auto (step "
+                 "sizes and spreads derived from the model and the problem), fixed (the planners' old absolute "
+                 "defaults)")
 
 
 # ------------------------------------------------------------------------------------------------------

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from ..core.config import knobs
-from .common import knob_line, table
+from ..core.config import SETTINGS
+from .common import SETTINGS_HELP, knob_line, table
+
+#: problems ``planners --world`` derives the automatic knobs on
+PROBE_PROBLEMS = 16
 
 
 def add(sub) -> None:
     p = sub.add_parser("worlds", help="the registered worlds")
     p.set_defaults(func=cmd_worlds)
     p = sub.add_parser("planners", help="every planner with its settings, defaults, bounds and help")
-    p.add_argument("--world", help="show this world's suggested settings as the defaults")
+    p.add_argument("--world", help="show this world's settings as the defaults, and what the automatic knobs derive "
+                                   "on its problems (a registered world, or module:attr)")
+    p.add_argument("--settings", default="world", choices=SETTINGS, help=SETTINGS_HELP)
     p.set_defaults(func=cmd_planners)
 
 
@@ -27,15 +33,27 @@ def cmd_worlds(args) -> int:
 
 
 def cmd_planners(args) -> int:
-    from ..planners import ABLATIONS, PLANNERS
+    import warnings
+
+    from ..planners import ABLATIONS, PLANNERS, make_planner
     from ..worlds import get_world
     world = get_world(args.world) if args.world else None
+    problem = None
+    if world is not None:
+        problem = world.sample_problems(PROBE_PROBLEMS, seed=0)
+        print(f"auto: what the automatic knobs derive on {PROBE_PROBLEMS} problems of {world.name} (seed 0, horizon "
+              f"{problem.horizon}); a run derives them on its own problems\n")
     for name, cls in PLANNERS.items():
-        config = world.config_for(name) if world is not None else cls.Config()
-        note = f" (defaults: {world.name}'s suggested settings)" if world is not None else ""
+        config = world.config_for(name, args.settings) if world is not None else cls.Config()
+        derived = {}
+        if problem is not None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # (a missing-bounds warning: the run itself says it)
+                derived = make_planner(name).resolve(problem, warn=False).auto
+        note = f" (defaults: {world.name}'s {args.settings} settings)" if world is not None else ""
         print(f"{name}: {cls.label}{' - lifted (virtual states)' if cls.lifted else ''}{note}")
         for k in knobs(cls.Config):
-            print(knob_line(k, getattr(config, k.name)))
+            print(knob_line(k, getattr(config, k.name), derived.get(k.name)))
         print()
     print("ablations of grasp (same settings, one ingredient off):")
     for a, kw in ABLATIONS.items():

@@ -8,14 +8,16 @@ import warnings
 import numpy as np
 
 from ..core import metrics as M
+from ..core.config import SETTINGS
 from ..core.errors import GraspvizError
-from .common import add_knob_flags, check_writable, knob_epilog, knob_overrides, progress_bar
+from .common import (SETTINGS_HELP, add_knob_flags, check_writable, knob_epilog, knob_overrides, progress_bar,
+                     settings_lines)
 
 #: ``show`` / ``plan`` run at most this many of a run's problems in the simulator (the work is bounded by the
 #: command, not by what a file declares)
 MAX_JUDGED = 64
 #: options of ``plan`` that are not planner settings (``steps`` is both: the flag sets the knob)
-OWN = {"world", "planner", "horizon", "steps", "seed", "batch", "device", "dtype", "stride", "out"}
+OWN = {"world", "planner", "horizon", "steps", "seed", "batch", "device", "dtype", "stride", "out", "settings"}
 
 
 def add(sub) -> None:
@@ -24,7 +26,9 @@ def add(sub) -> None:
                        description="Sample --batch seeded start/goal problems of a world and run a planner on "
                                    "them. Exit code 0: finished; 1: stopped early (NaN/Inf: the run so far is "
                                    "kept and saved); 2: bad input.")
-    p.add_argument("--world", required=True, help="a registered world (see `graspviz worlds`)")
+    p.add_argument("--world", required=True, help="a registered world (see `graspviz worlds`), or module:attr naming "
+                                                  "your own (graspviz.make_world)")
+    p.add_argument("--settings", default="world", choices=SETTINGS, help=SETTINGS_HELP)
     p.add_argument("--planner", required=True,
                    help="a planner (grasp, gd, cem, mppi, collocation) or a GRASP ablation (grasp-no-noise, ...)")
     p.add_argument("--horizon", type=int, metavar="T", help="planning horizon (default: the world's)")
@@ -54,7 +58,7 @@ def cmd_plan(args) -> int:
     from ..worlds import get_world
 
     world = get_world(args.world)
-    config = world.config_for(check_name(args.planner), **knob_overrides(args, args.planner))
+    config = world.config_for(check_name(args.planner), args.settings, **knob_overrides(args, args.planner))
     planner = make_planner(args.planner, config)
     device = _device(args.device)
     horizon = world.default_horizon if args.horizon is None else args.horizon
@@ -126,16 +130,15 @@ def cmd_show(args) -> int:
 def summary(hist, world=None, total_s: float | None = None, name: str | None = None) -> str:
     """A few lines about a run: settings, final goal distance, success and how it was judged, consistency gap,
     time, stop reason. ``name``: the planner or ablation name the user asked for."""
-    from ..planners import ABLATIONS
+    from ..planners import ABLATIONS, PLANNERS
     B = hist.start.shape[0]
     who = hist.planner
     if name in ABLATIONS:  # its History records the GRASP settings used
         who = f"{name} ({hist.planner} with " + ", ".join(f"{k}={str(v).lower()}" for k, v in ABLATIONS[name].items()) + ")"
     lines = [f"{who} on {hist.world or hist.model}: {B} problem(s), horizon {hist.horizon}, seed {hist.seed}, "
              f"{hist.meta.get('device', '?')} {hist.meta.get('dtype', '?')}"]
-    changed = _config_changes(hist)
-    lines.append("settings different from the planner's defaults: "
-                 + (", ".join(f"{k}={v}" for k, v in changed.items()) if changed else "none"))
+    if hist.planner in PLANNERS:
+        lines += settings_lines(hist.config, hist.planner, hist.meta.get("auto", {}))
     if not hist.snapshots:
         lines.append("no iterations recorded")
     else:
@@ -181,15 +184,6 @@ def verdict_line(hist, world) -> str:
         return "success: not judged (the simulator returned NaN/Inf for this plan)"
     ok, _ = world.judge(final, goal)
     return f"success ({world.success_rule}, plan executed open loop {where}){of}: {int(ok.sum())}/{len(ok)}"
-
-
-def _config_changes(hist) -> dict:
-    from ..planners import PLANNERS
-    cls = PLANNERS.get(hist.planner)
-    if cls is None:
-        return {}
-    defaults = cls.Config().to_dict()
-    return {k: v for k, v in hist.config.items() if defaults.get(k, v) != v}
 
 
 def _g(x) -> str:

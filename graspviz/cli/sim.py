@@ -14,7 +14,7 @@ import os
 import numpy as np
 
 from ..core.errors import GraspvizError
-from .common import settings_line
+from .common import settings_lines
 
 SIM_WORLDS = ("pointmaze", "pusht", "wall_pixels")
 
@@ -97,7 +97,8 @@ def cmd_execute(args) -> int:
     print(f"{args.world} {args.planner} n={args.n} T={problem.horizon}: success {out.success.mean():.2f}, "
           f"median final distance {np.median(out.final_distance):.3g} ({mode}, judged in the simulator: "
           f"{world.success_rule})")
-    print(settings_line(planner.config, world))
+    config, auto = (out.config, out.auto) if args.replan_every else (hist.config, hist.meta.get("auto", {}))
+    print("\n".join(settings_lines(config, planner.name, auto)))
     return 0
 
 

@@ -2,6 +2,11 @@
 
 One class feeds the CLI flags, the app's sliders and the provenance stored with every History.
 Declare a field with :func:`knob`; the dataclass validates itself on construction.
+
+A knob declared with ``auto=`` (a step size, a spread) defaults to :data:`AUTO` (None): the planner derives
+it from the model and the problem when a run starts (:meth:`graspviz.planners.base.Planner.resolve`), and
+the run stores the absolute value. An explicit value keeps its meaning. ``fixed`` is the absolute value the
+knob had before it became automatic (``Config.fixed()``; the benchmark's "fixed" settings).
 """
 
 from __future__ import annotations
@@ -26,11 +31,21 @@ class Knob:
     high: float | None = None
     choices: tuple | None = None
     log: bool = False  # a slider should move on a log scale
+    auto: str = ""  # how the planner derives the value when it is AUTO (empty: the knob is never automatic)
+    fixed: Any = None  # an automatic knob's old absolute default
 
 
-def knob(default, help: str, low=None, high=None, choices=None, log=False):
-    """A dataclass field with bounds and help text."""
-    return field(default=default, metadata=dict(help=help, low=low, high=high, choices=choices, log=log))
+#: the value of an automatic knob that the planner derives at the start of a run ("auto" on the command line)
+AUTO = None
+#: where a world's planner settings come from (:meth:`graspviz.worlds.base.World.config_for`)
+SETTINGS = ("world", "auto", "fixed")
+
+
+def knob(default, help: str, low=None, high=None, choices=None, log=False, auto: str = ""):
+    """A dataclass field with bounds and help text. With ``auto`` (the rule, in words) the field defaults to
+    :data:`AUTO` and ``default`` becomes its :attr:`Knob.fixed` value."""
+    md = dict(help=help, low=low, high=high, choices=choices, log=log, auto=auto, fixed=default if auto else None)
+    return field(default=AUTO if auto else default, metadata=md)
 
 
 def knobs(config_cls_or_obj) -> Iterator[Knob]:
@@ -39,9 +54,10 @@ def knobs(config_cls_or_obj) -> Iterator[Knob]:
     hints = {f.name: f.type for f in dataclasses.fields(cls)}
     for f in dataclasses.fields(cls):
         md = f.metadata
-        typ = _TYPES.get(hints[f.name], type(f.default))
+        hint = hints[f.name].removesuffix(" | None") if isinstance(hints[f.name], str) else hints[f.name]
+        typ = _TYPES.get(hint, type(f.default))
         yield Knob(f.name, f.default, typ, md.get("help", ""), md.get("low"), md.get("high"),
-                   md.get("choices"), md.get("log", False))
+                   md.get("choices"), md.get("log", False), md.get("auto", ""), md.get("fixed"))
 
 
 _TYPES = {"int": int, "float": float, "bool": bool, "str": str, int: int, float: float, bool: bool, str: str}
@@ -67,6 +83,14 @@ class Config:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+    def unresolved(self) -> list[str]:
+        """The names of the knobs left :data:`AUTO` (derived when a run starts)."""
+        return [k.name for k in knobs(self) if k.auto and getattr(self, k.name) is AUTO]
+
+    def fixed(self):
+        """A copy with every :data:`AUTO` knob set to its old absolute default (:attr:`Knob.fixed`)."""
+        return self.replace(**{k.name: k.fixed for k in knobs(self) if k.auto and getattr(self, k.name) is AUTO})
+
     @classmethod
     def from_dict(cls, d: dict):
         return cls().replace(**d)
@@ -74,6 +98,8 @@ class Config:
 
 def _check(owner: str, k: Knob, value):
     where = f"{owner}.{k.name}"
+    if k.auto and (value is AUTO or (isinstance(value, str) and value.strip().lower() == "auto")):
+        return AUTO
     if k.type is bool:
         if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no", "on", "off"):
             return value.lower() in ("true", "1", "yes", "on")
@@ -95,7 +121,7 @@ def _check(owner: str, k: Knob, value):
             number = k.type(value)
     except (TypeError, ValueError, OverflowError):
         raise GraspvizError(f"{where} must be {'an integer' if k.type is int else 'a number'}"
-                            f"{_range(k)}; got {value!r}") from None
+                            f"{_range(k)}{' or auto' if k.auto else ''}; got {value!r}") from None
     if isinstance(number, float) and not math.isfinite(number):
         raise GraspvizError(f"{where} must be a finite number{_range(k)}; got {value!r}")
     if (k.low is not None and number < k.low) or (k.high is not None and number > k.high):

@@ -7,12 +7,17 @@ in the state. Recording is split in two so that :func:`~graspviz.planners.loop.r
 ``capture(state, info)`` keeps references to an iterate (cheap), ``measure(problem, captures)`` turns
 captured iterates into :class:`~graspviz.core.types.Snapshot` s with one batched rollout.
 
+Automatic knobs (``knob(..., auto=...)``, value AUTO) are filled in for a problem by :meth:`Planner.resolve`
+from the probe in ``scale.py`` (each planner's :meth:`Planner.derive` holds its rules); the driver loop does it
+when a run starts and stores the absolute values, so a replay or a fork never probes again.
+
 The driver loop (``iterate``, ``run``, ``fork``, ``replay``) is written once, in ``loop.py``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import ClassVar
 
 import numpy as np
@@ -22,6 +27,7 @@ from ..core import metrics as M
 from ..core.config import Config
 from ..core.errors import GraspvizError
 from ..core.types import Problem, Snapshot, UpdateInfo
+from .scale import Scales, probe
 
 
 def generator(seed: int, k: int, device: torch.device) -> torch.Generator:
@@ -73,6 +79,10 @@ class Planner:
         elif not isinstance(config, self.Config):
             raise GraspvizError(f"{self.name} needs a {self.Config.__name__} or a dict; got {type(config).__name__}")
         self.config = config.replace(**overrides) if overrides else config
+        #: the knobs :meth:`resolve` derived (name -> absolute value) and the probe they came from
+        self.auto: dict = {}
+        self.scales: Scales | None = None
+        self.auto_s = 0.0  # seconds the probe and the derivation took
 
     def __repr__(self):
         return f"{type(self).__name__}({self.config})"
@@ -84,6 +94,28 @@ class Planner:
     def update(self, problem: Problem, state: State) -> tuple[State, UpdateInfo]:
         """One iteration: the new state and what the update saw (losses at the pre-update iterate)."""
         raise NotImplementedError
+
+    # -- automatic knobs ------------------------------------------------------------------------------
+    def derive(self, problem: Problem, scales: Scales) -> dict:
+        """Absolute values of this planner's automatic knobs for ``problem`` (name -> value); only those left
+        AUTO are used. Planners with automatic knobs override this."""
+        return {}
+
+    def resolve(self, problem: Problem, warn: bool = True) -> "Planner":
+        """This planner with every AUTO knob derived for ``problem`` (a new planner; ``auto`` and ``scales`` say
+        what was derived from what). The probe runs in any case: a model whose predictions are NaN/Inf or ignore
+        the actions is refused here, in one line, before any planning."""
+        t0 = time.perf_counter()
+        scales = probe(problem, warn=warn and bool(self.config.unresolved()))
+        todo = self.config.unresolved()
+        derived = {k: v for k, v in self.derive(problem, scales).items() if k in todo} if todo else {}
+        missing = sorted(set(todo) - set(derived))
+        if missing:
+            raise GraspvizError(f"{self.name} cannot derive {', '.join(missing)}: set them explicitly")
+        out = type(self)(self.config.replace(**derived))
+        out.auto, out.scales = {**self.auto, **derived}, scales
+        out.auto_s = time.perf_counter() - t0
+        return out
 
     # -- recording ------------------------------------------------------------------------------------
     def capture(self, state: State, info: UpdateInfo | None, extras=()) -> Capture:
@@ -125,6 +157,9 @@ class Planner:
     def init_actions(self, problem: Problem, warm_start=None) -> torch.Tensor:
         """Zero actions (the middle of the bounds), or a warm start padded / cut to the horizon."""
         m = problem.model
+        if self.config.unresolved():
+            raise GraspvizError(f"{self.name}: {', '.join(self.config.unresolved())} are auto; derive them for this "
+                                f"problem first with planner = planner.resolve(problem) (run and iterate do it)")
         if self.needs_gradients and not m.differentiable:
             raise GraspvizError(f"{self.name} needs gradients of the world model with respect to its actions, and "
                                 f"{m.name} gives none (its output is detached or computed outside torch); use cem or "

@@ -16,17 +16,29 @@ from ..core.config import Config, knob
 from ..core.errors import GraspvizError
 from ..core.types import Problem, UpdateInfo
 from .base import Planner, State, generator
+from .scale import Scales
+
+
+#: the rule of the samplers' automatic ``action_scale``
+AUTO_SCALE = "1 with action bounds; without them, the probed range where the model's response saturates"
 
 
 @dataclass(frozen=True)
 class CEMConfig(Config):
-    """Settings of CEM. ``init_std`` is relative to the half-range of bounded actions."""
+    """Settings of CEM. ``init_std`` is in units of ``action_scale`` (by default the half-range of bounded actions)."""
 
     steps: int = knob(30, "iterations in a run (DINO-WM: 30; 10 on PointMaze and Wall)", 1, 10_000)
     samples: int = knob(300, "K: action sequences sampled per problem and iteration", 2, 100_000)
     elites: int = knob(30, "number of best samples the distribution is refit to", 1, 10_000)
-    init_std: float = knob(1.0, "initial std (times the half-range of bounded actions)", 0.0, 100.0)
-    min_std: float = knob(0.0, "floor on the std after each refit", 0.0, 100.0)
+    init_std: float = knob(1.0, "initial std (times action_scale)", 0.0, 100.0)
+    min_std: float = knob(0.0, "floor on the std after each refit", 0.0, 1e6)
+    action_scale: float | None = knob(1.0, "unit of the spreads: times the half-range of bounded actions, absolute "
+                                           "for unbounded ones", 0.0, 1e6, auto=AUTO_SCALE)
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.elites > self.samples:
+            raise GraspvizError(f"CEMConfig.elites must be <= samples ({self.samples}); got {self.elites}")
 
 
 @dataclass(frozen=True)
@@ -34,11 +46,12 @@ class SamplerState(State):
     std: torch.Tensor  # (B, T, A)
 
 
-def _scale(problem: Problem) -> torch.Tensor:
+def _scale(problem: Problem, action_scale: float) -> torch.Tensor:
+    """The std unit (A,): ``action_scale`` times the half-range of bounded actions, or itself for unbounded ones."""
     m = problem.model
     if m.action_low is not None and m.action_high is not None:
-        return (m.action_high - m.action_low) / 2  # (A,)
-    return torch.ones(m.action_dim, dtype=m.dtype, device=m.device)
+        return action_scale * (m.action_high - m.action_low) / 2
+    return torch.full((m.action_dim,), float(action_scale), dtype=m.dtype, device=m.device)
 
 
 def sample_costs(problem: Problem, samples: torch.Tensor) -> torch.Tensor:
@@ -67,9 +80,12 @@ class Sampler(Planner):
         """The initial std, in units of the half-range of bounded actions."""
         raise NotImplementedError
 
+    def derive(self, problem: Problem, scales: Scales) -> dict:
+        return dict(action_scale=1.0 if scales.action_source == "bounds" else scales.action_mean)
+
     def init(self, problem: Problem, seed: int = 0, warm_start=None) -> SamplerState:
         a = self.init_actions(problem, warm_start)
-        std = (self.initial_std() * _scale(problem)).expand_as(a).clone()
+        std = (self.initial_std() * _scale(problem, self.config.action_scale)).expand_as(a).clone()
         return SamplerState(iteration=0, seed=int(seed), actions=a, std=std)
 
 
@@ -79,10 +95,7 @@ class CEM(Sampler):
     Config = CEMConfig
 
     def initial_std(self) -> float:
-        c = self.config
-        if c.elites > c.samples:
-            raise GraspvizError(f"CEMConfig.elites must be <= samples ({c.samples}); got {c.elites}")
-        return c.init_std
+        return self.config.init_std
 
     @torch.no_grad()
     def update(self, problem: Problem, state: SamplerState) -> tuple[SamplerState, UpdateInfo]:

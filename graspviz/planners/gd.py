@@ -17,6 +17,7 @@ from ..core.optim import AdamMoments, adam_step, sgd_step
 from ..core.types import Problem, UpdateInfo
 from .base import Planner, State, generator
 from .grasp import shooting_loss
+from .scale import Scales, gradient_rms, shooting_step
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,9 @@ class GDConfig(Config):
     """Settings of GD shooting."""
 
     steps: int = knob(300, "iterations in a run", 1, 100_000)
-    lr: float = knob(1.0, "step size on the actions", 0.0, 1000.0, log=True)
+    lr: float | None = knob(1.0, "step size on the actions", 0.0, 1e6, log=True,
+                            auto="Adam: 0.5 x the first Adam step that would close the initial plan's "
+                                 "full-rollout gap; SGD: that step divided by the initial gradient's RMS")
     optimizer: str = knob("sgd", "update rule (DINO-WM uses SGD)", choices=("sgd", "adam"))
     action_noise: float = knob(0.003, "std of Gaussian noise added to the actions after each step", 0.0, 100.0)
 
@@ -42,6 +45,17 @@ class GD(Planner):
     Config = GDConfig
     State = GDState
     needs_gradients = True
+    #: the constant of the automatic step size's rule (measured in docs/results/auto.md)
+    AUTO_RULES = dict(lr=0.5)
+
+    def derive(self, problem: Problem, scales: Scales) -> dict:
+        """Adam: a fraction of the first Adam step that would close the initial plan's full-rollout gap; SGD: the
+        same first step, divided by the initial gradient's RMS (so the first SGD step has that size)."""
+        step = self.AUTO_RULES["lr"] * (shooting_step(problem, scales.action_mean) or scales.need * scales.action_mean)
+        if self.config.optimizer == "adam":
+            return dict(lr=step)
+        grad = gradient_rms(problem, lambda a: shooting_loss(problem.model, problem.start, a, problem.goal))
+        return dict(lr=step / grad if grad > 0 else step)
 
     def init(self, problem: Problem, seed: int = 0, warm_start=None) -> GDState:
         a = self.init_actions(problem, warm_start)

@@ -35,6 +35,7 @@ from ..core.optim import AdamMoments, adam_step
 from ..core.schedules import KINDS, schedule
 from ..core.types import Problem, Snapshot, UpdateInfo
 from .base import Capture, Planner, State, generator
+from .scale import Scales, shooting_step
 
 
 @dataclass(frozen=True)
@@ -42,23 +43,28 @@ class GraspConfig(Config):
     """Settings of GRASP. Step sizes and sigma are in the units of the world model's states."""
 
     steps: int = knob(300, "iterations in a run", 1, 100_000)
-    lr_states: float = knob(0.1, "step size eta_s for the virtual states", 0.0, 100.0, log=True)
-    lr_actions: float = knob(0.01, "step size eta_a for the actions", 0.0, 100.0, log=True)
+    lr_states: float | None = knob(0.1, "step size eta_s for the virtual states", 0.0, 1e6, log=True,
+                                   auto="0.02 x the start-goal distance per coordinate")
+    lr_actions: float | None = knob(0.01, "step size eta_a for the actions", 0.0, 1e6, log=True,
+                                    auto="0.08 x the action range a plan needs")
     optimizer: str = knob("adam", "update rule for states and actions (Adam moments live in the planner state)",
                           choices=("adam", "sgd"))
-    sigma: float = knob(0.01, "std of the Gaussian noise added to the virtual states after each step (start value)",
-                        0.0, 100.0)
-    sigma_end: float = knob(0.0, "sigma at the end of the schedule", 0.0, 100.0)
+    sigma: float | None = knob(0.01, "std of the Gaussian noise added to the virtual states after each step "
+                                     "(start value)", 0.0, 1e6, auto="0.3 x lr_states")
+    sigma_end: float = knob(0.0, "sigma at the end of the schedule", 0.0, 1e6)
     sigma_schedule: str = knob("constant", "how sigma moves from sigma to sigma_end", choices=KINDS)
-    gamma: float = knob(1.0, "weight of the dense goal term (start value)", 0.0, 1000.0)
+    gamma: float | None = knob(1.0, "weight of the dense goal term (start value)", 0.0, 1000.0,
+                               auto="1 / T^2 (the goal term sums T terms of the squared distance)")
     gamma_end: float = knob(0.0, "gamma at the end of the schedule", 0.0, 1000.0)
     gamma_schedule: str = knob("constant", "how gamma moves from gamma to gamma_end", choices=KINDS)
     schedule_length: int = knob(0, "iterations over which the schedules run (0: the run's steps)", 0, 100_000)
     schedule_per_sync: bool = knob(False, "restart the schedules at every sync (the author's schedule_decay)")
-    sync_every: int = knob(50, "K_sync: iterations between full-rollout syncs", 1, 100_000)
+    sync_every: int | None = knob(50, "K_sync: iterations between full-rollout syncs", 1, 100_000,
+                                  auto="10 (measured: syncs every 10 planned better than 50 on 5 of the 6 bundled worlds)")
     sync_steps: int = knob(10, "J_sync: action-only steps on the full-rollout loss per sync", 1, 1000)
-    lr_sync: float = knob(0.05, "Adam step size of the sync steps", 0.0, 100.0, log=True)
-    init_noise: float = knob(0.0, "std of noise added to the straight-line initial states", 0.0, 100.0)
+    lr_sync: float | None = knob(0.05, "Adam step size of the sync steps", 0.0, 1e6, log=True,
+                                 auto="0.1 x the first Adam step that would close the initial plan's full-rollout gap")
+    init_noise: float = knob(0.0, "std of noise added to the straight-line initial states", 0.0, 1e6)
     stop_grad: bool = knob(True, "stop the gradient through the model's state input (gradient reshaping)")
     noise: bool = knob(True, "add Gaussian noise to the virtual states")
     goal_term: bool = knob(True, "include the dense goal term gamma * sum_t ||F(s_t, a_t) - g||^2")
@@ -68,7 +74,7 @@ class GraspConfig(Config):
         super().__post_init__()
         for name in ("sigma", "gamma"):
             start, end = getattr(self, name), getattr(self, f"{name}_end")
-            if getattr(self, f"{name}_schedule") == "exponential" and (start <= 0 or end <= 0):
+            if getattr(self, f"{name}_schedule") == "exponential" and start is not None and (start <= 0 or end <= 0):
                 raise GraspvizError(f"{type(self).__name__}: an exponential {name} schedule needs {name} > 0 and "
                                     f"{name}_end > 0; got {name}={start}, {name}_end={end}")
 
@@ -161,6 +167,24 @@ class Grasp(Planner):
         z = torch.zeros_like
         return GraspState(iteration=0, seed=int(seed), actions=actions, states=states, m_s=z(states), v_s=z(states),
                           m_a=z(actions), v_a=z(actions), opt_steps=0)
+
+    #: the constants of the automatic knobs' rules (the knobs' ``auto`` texts; measured in docs/results/auto.md)
+    AUTO_RULES = dict(lr_states=0.02, sigma=0.3, lr_actions=0.08, lr_sync=0.1, gamma=1.0, sync_every=10)
+
+    def derive(self, problem: Problem, scales: Scales) -> dict:
+        """lr_states from the start-goal distance, sigma from lr_states, lr_actions from the action range a plan
+        needs, lr_sync from the Adam step that would close the initial plan's full-rollout gap
+        (:func:`~graspviz.planners.scale.shooting_step`), gamma from the horizon (both terms are sums over T
+        steps, and the goal term's are about T^2 times larger early on)."""
+        c, r = self.config, self.AUTO_RULES
+        lr_states = c.lr_states if c.lr_states is not None else \
+            r["lr_states"] * max(scales.distance, 0.1 * scales.reach)
+        unit = scales.need * scales.action_mean
+        out = dict(lr_states=lr_states, sigma=r["sigma"] * lr_states, lr_actions=r["lr_actions"] * unit,
+                   gamma=r["gamma"] / problem.horizon ** 2, sync_every=r["sync_every"])
+        if c.lr_sync is None:  # (two rollouts and a backward pass of a few problems: only when it is needed)
+            out["lr_sync"] = r["lr_sync"] * (shooting_step(problem, scales.action_mean) or unit)
+        return out
 
     #: how the T one-step predictions are computed (one batched call; the micro-benchmark swaps in a loop)
     predict = staticmethod(predict_batched)

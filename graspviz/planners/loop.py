@@ -87,12 +87,21 @@ def iterate(planner: Planner, problem: Problem, seed: int = 0, steps: int | None
 
     Raises :class:`NonFiniteError` (after yielding every good snapshot) if NaN/Inf appears.
     """
+    planner = _resolved(planner, problem, state)
     for step in _steps(planner, problem, seed, steps, state=state, stride=stride):
         capture = planner.capture(step.state, step.info, extras)
         yield _snapshot(planner, problem, step, planner.measure(problem, [capture])[0])
 
 
 _steps = steps  # ``run`` and ``iterate`` take a ``steps`` count argument that shadows the loop's name
+
+
+def _resolved(planner: Planner, problem: Problem, state: State | None) -> Planner:
+    """The planner a run uses: a fresh start probes the problem (refusing a broken model before any planning)
+    and derives the automatic knobs; a run continued from a given state keeps its absolute settings."""
+    if state is None or planner.config.unresolved():
+        return planner.resolve(problem)
+    return planner
 
 
 class _Recorder:
@@ -134,15 +143,20 @@ class _Recorder:
     def flush(self) -> None:
         """Measure the pending captures in one batched evaluation. When the model fails on a batch, each iterate
         is tried alone; one it cannot evaluate is kept unevaluated (its actions are known, its rollout is not)
-        and the model is not asked again (:attr:`model_error`). A NaN rollout raises :class:`NonFiniteError`,
-        keeping the iterates before it."""
+        and the model is not asked again (:attr:`model_error`). An iterate whose rollout is NaN/Inf is kept the
+        same way, and the run stops there (:class:`NonFiniteError`)."""
         batch, self.pending = self.pending, []
         self._flushed_at = time.perf_counter()
-        for (step, _), snap in zip(batch, self._measure([c for _, c in batch])):
+        for (step, capture), snap in zip(batch, self._measure([c for _, c in batch])):
             if self.requested:
                 return
-            self._keep(step, _snapshot(self.planner, self.problem, step, snap) if snap.evaluated else
-                       dataclasses.replace(snap, wall_time=step.wall_time, step_ms=step.step_ms))
+            if snap.evaluated and not np.isfinite(snap.goal_distance).all():
+                # the update's losses at this iterate were finite, its rollout is not: keep the iterate (its actions
+                # are known) without a rollout, and evaluate nothing after it
+                self.model_error = self.model_error or NonFiniteError(
+                    f"the model's rollout of iteration {snap.iteration} is NaN/Inf", snap.iteration)
+                snap = self.planner.unevaluated(self.problem, capture)
+            self._keep(step, dataclasses.replace(snap, wall_time=step.wall_time, step_ms=step.step_ms))
 
     def _measure(self, captures: list) -> list[Snapshot]:
         if not captures:
@@ -179,22 +193,28 @@ class _Recorder:
         if self.every and self.last_state is not None and last not in ckpts:
             ckpts[last] = planner.state_arrays(self.last_state)
         m = p.model
+        meta = dict(device=str(m.device), dtype=str(m.dtype).replace("torch.", ""), stride=self.stride,
+                    state_dim=m.state_dim, action_dim=m.action_dim, auto=dict(planner.auto))
+        if planner.scales is not None:
+            meta.update(scales=planner.scales.to_dict(), auto_s=planner.auto_s)
         return History(planner=planner.name, config=planner.config.to_dict(), seed=int(self.seed), horizon=p.horizon,
                        start=p.start.detach().cpu().numpy(), goal=p.goal.detach().cpu().numpy(), world=p.world,
-                       model=m.name, snapshots=self.snapshots, checkpoints=ckpts, stop_reason=stop,
-                       meta=dict(device=str(m.device), dtype=str(m.dtype).replace("torch.", ""), stride=self.stride,
-                                 state_dim=m.state_dim, action_dim=m.action_dim),
+                       model=m.name, snapshots=self.snapshots, checkpoints=ckpts, stop_reason=stop, meta=meta,
                        true_start=p.true_start, true_goal=p.true_goal)
 
     def stop_reason(self, kind: StopKind, cause: str) -> StopReason:
         """A one-line reason that says what stopped the run and which iterations were really kept."""
         kept = [*self.before, *self.snapshots]
         last = kept[-1].iteration if kept else None
-        which = f"iterations {kept[0].iteration}..{last} are kept" if kept else "no iteration is kept"
+        which = "no iteration is kept" if not kept else f"iteration {last} is kept" if len(kept) == 1 else \
+            f"iterations {kept[0].iteration}..{last} are kept"
         blind = [s.iteration for s in self.snapshots if not s.evaluated]
         if blind:
             span = f"{blind[0]}..{blind[-1]}" if len(blind) > 1 else f"{blind[0]}"
-            which += f" ({span} without a model rollout: evaluating them failed with {describe(self.model_error)})"
+            why = (f"{'their model rollouts are' if len(blind) > 1 else 'its model rollout is'} NaN/Inf"
+                   if isinstance(self.model_error, NonFiniteError) else
+                   f"evaluating them failed with {describe(self.model_error)}")
+            which += f" ({span} without a model rollout: {why})"
         return StopReason(kind, last, f"{self.planner.name} {cause}; {which}")
 
 
@@ -225,6 +245,7 @@ def _record(planner, problem, seed, steps, *, state, stride, extras, checkpoints
         every = CHECKPOINT_EVERY if checkpoints else 0
     else:
         every = _int(checkpoints, "checkpoints (True, False or an interval)", 1)
+    planner = _resolved(planner, problem, state)
     total = _int(planner.config.steps if steps is None else steps, "steps", 0)
     bar = None
     if progress:
@@ -320,7 +341,10 @@ def fork(history: History, iteration: int, problem: Problem, steps: int | None =
     first = history.snapshots[history.iterations.index(iteration)] if same and iteration in history.iterations else None
     out = _record(planner, problem, history.seed, steps, state=state, stride=stride or history.meta.get("stride", 1),
                   extras=extras, checkpoints=True, progress=False, callback=None, batch_records=None, _first=first)
-    return dataclasses.replace(out, meta={**out.meta, "forked_from": dict(iteration=iteration, overrides=dict(overrides))})
+    # the knobs the original run derived keep their derived values unless overridden
+    auto = {**{k: v for k, v in history.meta.get("auto", {}).items() if k not in overrides}, **out.meta["auto"]}
+    return dataclasses.replace(out, meta={**out.meta, "auto": auto,
+                                          "forked_from": dict(iteration=iteration, overrides=dict(overrides))})
 
 
 def resume(history: History, problem: Problem, steps: int) -> History:

@@ -14,18 +14,22 @@ import torch
 from ..core import metrics as M
 from ..core.config import Config, knob
 from ..core.types import Problem, UpdateInfo
-from .cem import Sampler, SamplerState, draw, sample_costs
+from .cem import AUTO_SCALE, Sampler, SamplerState, draw, sample_costs
+from .scale import Scales
 
 
 @dataclass(frozen=True)
 class MPPIConfig(Config):
-    """Settings of MPPI. ``noise_std`` is relative to the half-range of bounded actions."""
+    """Settings of MPPI. ``noise_std`` is in units of ``action_scale`` (by default the half-range of bounded actions)."""
 
     steps: int = knob(30, "iterations in a run", 1, 10_000)
     samples: int = knob(300, "K: action sequences sampled per problem and iteration", 2, 100_000)
-    noise_std: float = knob(0.5, "std of the action perturbations (times the half-range of bounded actions)", 0.0, 100.0)
-    temperature: float = knob(1.0, "lambda: lower is greedier (in units of the cost)", 1e-6, 1e6, log=True)
+    noise_std: float = knob(0.5, "std of the action perturbations (times action_scale)", 0.0, 100.0)
+    temperature: float | None = knob(1.0, "lambda: lower is greedier (in units of the cost)", 1e-12, 1e12, log=True,
+                                     auto="0.001 x the squared start-goal distance")
     std_decay: float = knob(1.0, "factor applied to the std after each iteration", 0.01, 1.0)
+    action_scale: float | None = knob(1.0, "unit of the spreads: times the half-range of bounded actions, absolute "
+                                           "for unbounded ones", 0.0, 1e6, auto=AUTO_SCALE)
 
 
 class MPPI(Sampler):
@@ -33,8 +37,16 @@ class MPPI(Sampler):
     label = "MPPI"
     Config = MPPIConfig
 
+    #: the constant of the automatic temperature's rule (measured in docs/results/auto.md)
+    AUTO_RULES = dict(temperature=0.001)
+
     def initial_std(self) -> float:
         return self.config.noise_std
+
+    def derive(self, problem: Problem, scales: Scales) -> dict:
+        S = problem.model.state_dim  # the cost sums S squared coordinates of the final gap
+        cost = S * max(scales.distance, 0.1 * scales.reach) ** 2
+        return {**super().derive(problem, scales), "temperature": self.AUTO_RULES["temperature"] * cost}
 
     @torch.no_grad()
     def update(self, problem: Problem, state: SamplerState) -> tuple[SamplerState, UpdateInfo]:

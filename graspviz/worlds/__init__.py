@@ -8,21 +8,37 @@ from ..core.errors import GraspvizError
 from ..core.history import History
 from ..core.types import Problem
 from .analytic import Hills, PointMass, Wall
-from .base import World
+from .base import SETTINGS, World
+from .custom import load_world, make_world
 from .sims import PointMaze, PushT, WallPixels
 
 WORLDS: dict[str, type[World]] = {w.name: w for w in (Wall, PointMass, Hills, PointMaze, PushT, WallPixels)}
+#: the worlds graspviz ships (their names cannot be re-registered)
+BUNDLED = tuple(WORLDS)
 
 
-def register_world(cls: type[World]) -> type[World]:
-    """Add a world class to the registry (usable as a decorator)."""
+def register_world(world):
+    """Add a world (a World class, or an instance such as :func:`make_world` returns) to the registry, so the CLI,
+    the benchmark and ``graspviz serve`` list it; returns its argument (usable as a class decorator). A bundled
+    world's name cannot be taken."""
+    cls = world if isinstance(world, type) else type(world)
+    if not (isinstance(cls, type) and issubclass(cls, World)):
+        raise GraspvizError(f"register_world needs a World or a World class; got {type(world).__name__}")
+    if cls.name in BUNDLED and WORLDS.get(cls.name) is not cls:
+        raise GraspvizError(f"{cls.name!r} is a bundled world; give your world another name")
     WORLDS[cls.name] = cls
-    return cls
+    return world
 
 
 def get_world(name: str) -> World:
+    """A registered world by name, or ``module:attr`` naming one in your code (imported, then registered)."""
+    if isinstance(name, str) and name not in WORLDS and ":" in name:
+        world = load_world(name)
+        register_world(world)
+        return world
     if not isinstance(name, str) or name not in WORLDS:
-        raise GraspvizError(f"unknown world {name!r}; expected one of: {', '.join(sorted(WORLDS))}")
+        raise GraspvizError(f"unknown world {name!r}; expected one of: {', '.join(sorted(WORLDS))}, or "
+                            f"module:attr naming a World made with graspviz.make_world")
     return WORLDS[name]()
 
 
@@ -42,12 +58,14 @@ def problem_of(history: History) -> Problem:
 
 
 
-def planner_config(planner: str, world: str | World | None = None, **overrides):
-    """A planner's config: with a world, its suggested settings (:meth:`World.config_for`), then ``overrides``."""
+def planner_config(planner: str, world: str | World | None = None, settings: str = "world", **overrides):
+    """A planner's config: with a world, :meth:`World.config_for` (its suggested settings by default), else the
+    planner's own defaults (automatic step sizes); then ``overrides``."""
     from ..planners.registry import make_planner
     if world is None:
         return make_planner(planner, **overrides).config
-    return (world if isinstance(world, World) else get_world(world)).config_for(planner, **overrides)
+    return (world if isinstance(world, World) else get_world(world)).config_for(planner, settings, **overrides)
 
 
-__all__ = ["World", "WORLDS", "get_world", "register_world", "problem_of", "planner_config"]
+__all__ = ["World", "WORLDS", "BUNDLED", "SETTINGS", "get_world", "register_world", "make_world", "load_world",
+           "problem_of", "planner_config"]

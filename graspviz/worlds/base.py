@@ -20,6 +20,7 @@ from typing import ClassVar
 import numpy as np
 import torch
 
+from ..core.config import SETTINGS
 from ..core.errors import GraspvizError
 from ..core.model import WorldModel, check_device, check_dtype
 from ..core.types import Problem, check_size
@@ -55,15 +56,30 @@ class World:
     def make_model(self) -> WorldModel:
         raise NotImplementedError
 
-    def config_for(self, planner: str, **overrides):
-        """The config of ``planner`` (a planner or ablation name) on this world: the planner's defaults, this
-        world's suggested settings (an ablation starts from GRASP's), the ablation's switch, then ``overrides``.
+    def config_for(self, planner: str, settings: str = "world", **overrides):
+        """The config of ``planner`` (a planner or ablation name) on this world, then the ablation's switch, then
+        ``overrides``. ``settings`` says where the rest comes from:
+
+        - ``"world"``: this world's suggested (tuned) settings (an ablation starts from GRASP's) over the
+          planners' absolute defaults; a world that suggests nothing for this planner (a world of your own
+          model, say) gets ``"auto"``;
+        - ``"auto"``: the planners' own defaults: step sizes and spreads derived from the model and the problem
+          when the run starts (what a world model graspviz has never seen gets);
+        - ``"fixed"``: the planners' absolute defaults (what every knob was before it became automatic).
+
         The one place a world's suggested settings are applied: the CLI, the app, the benchmark, tuning,
         execution and the notebooks all ask here."""
-        from ..planners.registry import ABLATIONS, family, make_planner
-        suggested = {**self.planner_defaults.get(family(planner), {}),
-                     **(self.planner_defaults.get(planner, {}) if planner in ABLATIONS else {})}
-        return make_planner(planner, suggested, **overrides).config
+        from ..core.config import knobs
+        from ..planners.registry import ABLATIONS, family, make_planner, planner_class
+        if settings not in SETTINGS:
+            raise GraspvizError(f"settings must be one of {', '.join(SETTINGS)}; got {settings!r}")
+        if settings == "world" and not self.planner_defaults.get(family(planner)):
+            settings = "auto"
+        base = {} if settings == "auto" else {k.name: k.fixed for k in knobs(planner_class(planner).Config) if k.auto}
+        if settings == "world":
+            base.update({**self.planner_defaults.get(family(planner), {}),
+                         **(self.planner_defaults.get(planner, {}) if planner in ABLATIONS else {})})
+        return make_planner(planner, base, **overrides).config
 
     # -- problems -------------------------------------------------------------------------------------
     def sample_pairs(self, n: int, horizon: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

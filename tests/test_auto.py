@@ -1,0 +1,149 @@
+"""Automatic (scale-aware) settings: derived from the model and the problem at run start, stored in the run,
+equivariant under a change of units, refused in one line for models that cannot be probed; and your own world."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from helpers import assert_one_line
+from test_cli import run_cli
+
+import graspviz as gv
+from graspviz.analysis.evaluate import evaluate
+from graspviz.worlds.rescaled import rescaled
+
+UNITS = [(1.0, 1.0), (0.01, 1.0), (100.0, 1.0), (1.0, 10.0)]
+#: how each automatic knob scales with the states (c) and the actions (d): value(c, d) = value(1, 1) c^i d^j
+EXPONENTS = {"lr_states": (1, 0), "sigma": (1, 0), "lr_actions": (0, 1), "gamma": (0, 0), "sync_every": (0, 0),
+             "lr_sync": (0, 1), "action_scale": (0, 0), "temperature": (2, 0)}
+
+
+def _derived(planner, world, horizon=20, batch=8):
+    problem = world.sample_problems(batch, horizon=horizon, seed=0)
+    return gv.make_planner(planner, world.config_for(planner, "auto").to_dict()).resolve(problem, warn=False).auto
+
+
+@pytest.mark.parametrize("planner", ["grasp", "gd", "cem", "mppi", "collocation"])
+def test_derived_values_follow_the_units(planner):
+    """States x c and actions x d: every derived step and spread scales as its units say (GD with SGD: its step
+    is per unit of gradient, so c^-2 d^2)."""
+    base = gv.get_world("wall")
+    ref = _derived(planner, rescaled(base))
+    assert ref, "nothing was derived"
+    sgd = planner == "gd" and base.config_for("gd", "auto").optimizer == "sgd"
+    for c, d in UNITS[1:]:
+        got = _derived(planner, rescaled(base, c, d))
+        for name, v in got.items():
+            i, j = (-2, 2) if (name == "lr" and sgd) else (0, 1) if name == "lr" else EXPONENTS[name]
+            assert v == pytest.approx(ref[name] * c ** i * d ** j, rel=2e-3), (planner, name, c, d)
+
+
+@pytest.mark.parametrize("planner", ["grasp", "cem"])
+def test_default_success_survives_a_change_of_units(planner):
+    """The guard of the scale-invariance table (docs/results/auto_scale.md): default success on a world in
+    other units stays within a generous margin of the original; the fixed (absolute) settings do not."""
+    base, T, n = gv.get_world("hills"), 12, 16
+
+    def rates(settings):
+        out = []
+        for c, d in UNITS:
+            row, = evaluate(rescaled(base, c, d), [planner], [T], n, check_every=0, progress=False,
+                            settings_from=settings)
+            out.append(row["success_rate"])
+        return out
+
+    auto = rates("auto")
+    assert max(auto) - min(auto) <= 0.25, auto
+    if planner == "grasp":  # the guard has teeth: absolute step sizes break on other units
+        fixed = rates("fixed")
+        assert max(fixed) - min(fixed) > 0.5, fixed
+
+
+def test_auto_runs_store_replay_and_fork_their_derived_values(tmp_path):
+    problem = gv.get_world("hills").sample_problems(3, horizon=8, seed=1)
+    planner = gv.make_planner("grasp", steps=12)
+    a, b = gv.run(planner, problem, seed=4), gv.run(planner, problem, seed=4)
+    assert a.meta["auto"] and a.meta["auto"] == b.meta["auto"] and a.config["lr_states"] == a.meta["auto"]["lr_states"]
+    assert np.array_equal(a.last.actions, b.last.actions)  # reproducible from (config, seed)
+    a.save(tmp_path / "a.npz")
+    back = gv.History.load(tmp_path / "a.npz")
+    assert back.meta["auto"] == a.meta["auto"] and back.meta["scales"]["distance"] > 0
+    f = gv.fork(back, 6, problem, steps=6)
+    assert f.meta["auto"] == a.meta["auto"]  # a fork plans with the values the run derived
+    assert np.allclose(f.last.actions, a.last.actions, atol=1e-5)  # and replays it exactly
+
+
+class _Constant(torch.nn.Module):
+    def forward(self, s, a):
+        return s * 1.0 + 0.0 * a
+
+
+class _NaNAway(torch.nn.Module):
+    """Finite on the wrapper's validation input, NaN on states away from the origin (where the probe looks)."""
+
+    def forward(self, s, a):
+        return torch.where(s.abs().sum(-1, keepdim=True) > 5, s * float("nan"), s + a)
+
+
+class _Shape(torch.nn.Module):
+    def forward(self, s, a):
+        return (s + a)[: max(len(s) // 2, 1)] if len(s) > 16 else s + a
+
+
+@pytest.mark.parametrize("module, needle", [
+    (_Constant(), "does not respond to its actions"),
+    (_NaNAway(), "returned NaN/Inf on the scale probe"),
+    (_Shape(), "on the scale probe, before any planning"),
+])
+def test_a_model_that_cannot_be_probed_is_refused_before_planning(module, needle):
+    model = gv.WorldModel(module, 2, 2, action_low=-1, action_high=1)
+    problem = gv.Problem(model, torch.full((4, 2), 10.0), torch.full((4, 2), 20.0), 6)
+    calls = []
+    with pytest.raises(gv.GraspvizError) as e:
+        gv.run(gv.make_planner("grasp", steps=5), problem, callback=lambda s: calls.append(s))
+    assert needle in assert_one_line(e.value) and calls == []
+
+
+def test_a_model_without_action_bounds_gets_a_probed_range_and_one_warning():
+    model = gv.WorldModel(lambda s, a: s + torch.tanh(a), 2, 2, name="tanh")
+    problem = gv.Problem(model, torch.zeros(4, 2), torch.full((4, 2), 3.0), 6)
+    with pytest.warns(UserWarning) as record:
+        hist = gv.run(gv.make_planner("cem", steps=3, samples=32, elites=4), problem)
+    lines = [str(w.message) for w in record if "declares no action bounds" in str(w.message)]
+    assert len(lines) == 1 and "\n" not in lines[0] and "action_low / action_high" in lines[0]
+    assert hist.meta["scales"]["action_source"] == "probe"
+    assert 0.5 < hist.meta["scales"]["action"][0] < 20  # tanh saturates near 1: a range of a few units
+
+
+def test_your_own_world_names_each_missing_part():
+    model = gv.WorldModel(lambda s, a: s + a, 2, 2, action_low=-1, action_high=1, name="dot")
+    bare = gv.make_world(model, name="bare")
+    with pytest.raises(gv.GraspvizError, match="has no sample: sampling problems needs it; pass sample="):
+        bare.sample_problems(2)
+
+    def sample(n, horizon, rng):
+        return rng.normal(size=(n, 2)), rng.normal(size=(n, 2)) + 3
+
+    judged = gv.make_world(model, name="nosuccess", sample=sample)
+    problem = judged.sample_problems(2, horizon=5)
+    with pytest.raises(gv.GraspvizError, match="has no success rule: .* pass success=.* or threshold="):
+        judged.judge(problem.goal.numpy(), problem.goal.numpy())
+    sim = gv.make_world(model, name="mine", sample=sample, threshold=0.5,
+                        simulate=lambda s, a: np.concatenate([s[:, None], s[:, None] + np.cumsum(0.9 * a, 1)], 1))
+    assert sim.config_for("grasp").lr_states is None  # no suggested settings: automatic ones
+    problem = sim.sample_problems(4, horizon=5)
+    hist = gv.run(gv.make_planner("grasp", steps=30), problem)
+    out = gv.execute(sim, problem, hist.last.actions)
+    assert out.true.shape == (4, 6, 2) and out.success.shape == (4,)
+    err = gv.model_error(sim, hist)  # where the model lies: it moves by a, the simulator by 0.9 a
+    assert err.shape == (4, 6) and err[:, 0].max() < 1e-9 and err[:, -1].min() > 0
+
+
+def test_the_cli_summary_shows_the_derived_values(capsys):
+    code, out, err = run_cli(capsys, "plan", "--world", "hills", "--planner", "grasp", "--settings", "auto",
+                             "--steps", "3", "--horizon", "6", "--device", "cpu")
+    assert code == 0, err
+    line = next(x for x in out.splitlines() if x.startswith("auto (derived from the model and the problem): "))
+    for name in ("lr_states", "lr_actions", "sigma", "gamma", "lr_sync"):
+        assert f"{name}=" in line, line
