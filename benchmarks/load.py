@@ -1,4 +1,4 @@
-"""Load benchmark of the app: a burst of Step / scrub events across several browser sessions.
+"""Load benchmark of the app: a burst of Continue +1 / scrub events across several browser sessions.
 
 ``python benchmarks/load.py [--sessions 3] [--events 200] [--world point_mass]`` prints a JSON dict:
 events sent and handled, sessions, the server's redraw time per event (median / p95, ms), the browser's
@@ -123,7 +123,9 @@ def check_consistent(page, app) -> dict:
     """The label, the slider, the plan plot's title and its rollout trace all show the cursor's snapshot."""
     import numpy as np
     st = app.state
-    label = page.get_by_text(re.compile(r"iteration (\d+|-) ")).first.inner_text()
+    label = page.locator(".iteration-label").first.evaluate(
+        "el => Array.from((el.shadowRoot || el).children).filter(c => c.tagName === 'DIV').map(c => c.innerText)"
+        ".join(' ')")
     m = re.search(r"iteration (\d+) of (\d+)", label)
     plot = page.locator(PLOT).first.evaluate(_PLOT_JS)
     k = int(m.group(1)) if m else None
@@ -148,7 +150,7 @@ def check_consistent(page, app) -> dict:
 
 def run_load(browser, url: str, apps: list, sessions: int = 3, events: int = 200, world: str = "point_mass",
              warmup_steps: int = 3, settle_timeout: float = 120.0) -> dict:
-    """Open ``sessions`` browser sessions on a running server, fire ``events`` Step clicks and slider key
+    """Open ``sessions`` browser sessions on a running server, fire ``events`` Continue +1 clicks and slider key
     presses round-robin across them as fast as the browser takes them, then measure and check.
 
     Returns the figures (see the module docstring) plus ``sessions_detail`` (one consistency record per
@@ -158,7 +160,7 @@ def run_load(browser, url: str, apps: list, sessions: int = 3, events: int = 200
     meters = []
     try:
         for page, app in pages:
-            step = page.get_by_role("button", name="Step", exact=True)
+            step = page.get_by_role("button", name="Continue +1", exact=True)
             for i in range(warmup_steps):  # a few iterations, so the slider has somewhere to go
                 step.click()
                 t0 = time.time()
@@ -169,7 +171,7 @@ def run_load(browser, url: str, apps: list, sessions: int = 3, events: int = 200
             meters.append(_Meter(app))
             page.locator(PLOT).first.evaluate(_OBSERVE_JS)
             page.locator(".iteration-slider .noUi-handle").focus()
-        buttons = [page.get_by_role("button", name="Step", exact=True).element_handle() for page, _ in pages]
+        buttons = [page.get_by_role("button", name="Continue +1", exact=True).element_handle() for page, _ in pages]
         time.sleep(0.5)
         sent = []  # (page index, epoch ms, kind): what was sent, counted as it is sent
         kinds = ["step", "left", "left", "right", "step", "left"]

@@ -58,12 +58,33 @@ def test_step_matches_run():
     assert np.all(np.diff([s.wall_time for s in a.history.snapshots]) >= 0)
 
 
-def test_changed_setting_starts_a_new_run_on_step():
+def test_changed_setting_never_throws_the_run_away():
+    """Continue after a settings change refuses (the run and its iterations stay) and says how to apply them."""
     st = small()
     st.step(2)
+    hist = st.history
     st.set_config("gamma", 0.5)
-    st.step(1)
-    assert st.history.last.iteration == 1 and st.history.config["gamma"] == 0.5
+    assert st.stale() == ["gamma: 0.003 -> 0.5"]
+    assert "settings changed since this run (gamma: 0.003 -> 0.5)" in st.iteration_label()
+    assert not st.step(1)
+    assert st.history is hist and st.history.last.iteration == 2
+    assert "Fork from here" in st.message and "Run" in st.message
+    assert st.fork(steps=1) and st.fork_history.config["gamma"] == 0.5 and st.history is hist
+    assert [r["kind"] for r in st.runs] == ["run", "fork"]
+    assert st.run() and st.history.config["gamma"] == 0.5 and not st.stale()
+    assert [r["history"] for r in st.runs][0] is hist  # the first run is still listed
+
+
+def test_replay_steps_through_the_recording_without_extending_it():
+    st = small()
+    st.run()
+    st.scrub(4)
+    assert st.replay_step(1) and st.iteration == 5
+    assert st.replay_step(-2) and st.iteration == 3
+    st.scrub(10)
+    assert not st.replay_step(1) and st.iteration == 10 and st.history.last.iteration == 10
+    assert st.replay_step(1, loop=True) and st.iteration == 0
+    assert st.step(2) and st.history.last.iteration == 12  # Continue is the one that optimises further
 
 
 def test_slider_value_changes_next_run():

@@ -97,7 +97,7 @@ def test_bad_setting_from_a_widget(one_page, name, value):
 
 def _bad_knob_values(k):
     """Values a knob must refuse, from its own bounds and type."""
-    common = [None, "", [], {}, object()]
+    common = ([] if k.auto else [None]) + ["", [], {}, object()]  # (None: "derive it", for an automatic knob)
     if k.type is bool:
         return common + ["maybe", 2, -1]
     if k.choices:
@@ -138,6 +138,10 @@ def test_every_knob_refuses_bad_values(planner):
         assert st.config == before, (k.name, v)
         n += 1
     assert n >= 5 * len(st.knobs())
+    for k in st.knobs():  # an automatic knob's empty box means: derive it again
+        if k.auto:
+            assert st.set_config(k.name, k.fixed) and st.config[k.name] == k.fixed
+            assert st.set_config(k.name, None) and st.config[k.name] is None
     assert not st.set_config("no_such_knob", 1) and "has no setting 'no_such_knob'; expected one of" in one_line(st)
     assert st.run(steps=1) and st.history.last.iteration == 1  # still usable
 
@@ -158,7 +162,7 @@ def test_bad_knob_from_a_widget_is_reverted(name, value):
 
 @pytest.mark.parametrize("config, match", [
     ({"lr_states": "fast"}, "lr_states must be a number"),
-    ({"lr_states": None}, "lr_states"),
+    ({"sigma_schedule": None}, "sigma_schedule"),
     ({"steps": ""}, "steps must be an integer"),
     ({"steps": []}, "steps"),
     ({"gamma": float("nan")}, "gamma must be a finite number"),
@@ -402,7 +406,7 @@ def test_upload_through_the_widget(base, bad_files):
         assert app.alert.visible and app.alert.alert_type == "danger" and files[case][1] in app.alert.object, case
         assert app.state.history is hist and app.label.object == label
         assert (app.w_world.value, app.w_horizon.value, app.w_batch.value) == ("wall", 6, 2)
-    app.b_step.clicks += 1
+    app.b_continue.clicks += 1
     app._job_thread.join(30)
     assert app.state.history.last.iteration == hist.last.iteration + 1
     assert f"iteration {hist.last.iteration + 1} of" in app.label.object
@@ -489,7 +493,7 @@ def _check_partial(st, hist, first_bad, blind=()):
     reason = hist.stop_reason.message
     assert reason and "\n" not in reason and hist.stop_reason.iteration == hist.last.iteration
     assert ("without a model rollout" in reason) == bool(blind), reason
-    assert re_search(rf"iteration ({first_bad - 1}|{first_bad})\b", reason), reason
+    assert re_search(rf"iterations 0\.\.({first_bad - 1}|{first_bad}) are kept", reason), reason
     assert st.message == reason and st.message_kind == "warning"
     back = AppState()
     assert back.import_bytes(st.export_bytes()), back.message
@@ -529,8 +533,8 @@ def test_fault_during_run_keeps_iterations_before_it(faulty, mode):
     h = st.history
     k = sum(s.evaluated for s in h.snapshots)  # the first iterate the model could not take
     assert 2 <= k <= 40, h.iterations
-    # an exception (not NaN, not Ctrl-C) on an iterate: kept, unevaluated, and the model is not asked again
-    blind = [k] if mode in ("raise", "shape", "nontensor") else []
+    # a failure (not Ctrl-C) on an iterate: kept, unevaluated, and the model is not asked again
+    blind = [] if mode == "interrupt" else [k]  # (NaN / Inf rollouts too: the iterate's actions are known)
     _check_partial(st, h, k, blind)
     big = [float(np.abs(s.actions).max()) > 100.0 for s in healthy.snapshots]
     # iterate k is the first the model could not take; a one-shot Ctrl-C hits the update after the first big
@@ -574,7 +578,9 @@ def test_a_run_that_records_nothing_keeps_the_earlier_run(faulty, mode):
     _Switch.mode, _Switch.limit = mode, None  # every call fails, from the first
     assert not st.run()
     assert st.history is hist and st.message_kind == "danger"
-    assert one_line(st).endswith("nothing of this run could be evaluated, so the previous run stays on screen")
+    # (the model's first call is the scale probe for the automatic step size: it names the probe)
+    assert one_line(st).endswith(("the previous run stays on screen", "the previous result is kept")), one_line(st)
+    assert ("scale probe" in one_line(st)) == (mode != "interrupt-always"), one_line(st)
     _Switch.mode = None
     assert st.run() and st.history.last.iteration == 40
 
@@ -589,10 +595,10 @@ def test_a_model_that_keeps_interrupting(faulty, action):
     hist = st.history
     _Switch.mode = "interrupt-always"
     assert getattr(st, action)() is (action == "step")  # a Step keeps the run it extends: not an error
-    assert "interrupted after iteration" in one_line(st)
-    if action == "run":  # the new run's own first iterate could not be evaluated
-        assert one_line(st).endswith("the previous run stays on screen"), one_line(st)
+    if action == "run":  # the new run's first model call (the scale probe) is interrupted: nothing to keep
+        assert one_line(st).startswith("interrupted") and one_line(st).endswith("the previous result is kept")
     else:  # a Step continues the run: its iterates stay kept, and the message says so
+        assert "interrupted after iteration" in one_line(st)
         assert one_line(st).endswith(f"iterations 0..{hist.last.iteration} are kept"), one_line(st)
     assert st.history.iterations == hist.iterations
     _Switch.mode = None

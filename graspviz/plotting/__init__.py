@@ -4,6 +4,8 @@ from .analysis import fig_landscape, fig_race
 from .diagnostics import fig_gap, fig_losses, fig_schedules
 from .plan import fig_plan
 from .theme import PLANNER_COLORS, metric_name, planner_color, problem_name
+from .verdicts import fig_model_error, fig_sweep
 
-__all__ = ["fig_plan", "fig_gap", "fig_losses", "fig_schedules", "fig_landscape", "fig_race", "PLANNER_COLORS",
+__all__ = ["fig_plan", "fig_gap", "fig_losses", "fig_schedules", "fig_landscape", "fig_race", "fig_model_error",
+           "fig_sweep", "PLANNER_COLORS",
            "planner_color", "metric_name", "problem_name"]

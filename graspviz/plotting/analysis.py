@@ -49,16 +49,21 @@ def fig_landscape(result: dict, log: bool = True) -> go.Figure:
     return fig
 
 
-def fig_race(result: dict) -> go.Figure:
-    """Goal distance and success rate of each planner against planning wall-clock time."""
+def fig_race(result: dict, title: str | None = None) -> go.Figure:
+    """Goal distance and success rate of each planner against planning wall-clock time.
+
+    An entry of ``result["planners"]`` may carry ``color`` and ``dash`` (e.g. a session's runs overlaid on a race,
+    drawn in their planner's colour, dotted)."""
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08)
     for i, (name, r) in enumerate(result["planners"].items()):
-        c = planner_color(name, i)
+        c = r.get("color") or planner_color(name, i)
+        dash = r.get("dash")
         t = np.asarray(r["wall_time"])
         fig.add_trace(go.Scatter(x=t, y=r["goal_distance"], mode="lines+markers", marker=dict(size=4),
-                                 name=f"{r['label']}: {M.GOAL_DISTANCE}", legendgroup=name, line=dict(color=c)), 1, 1)
+                                 name=f"{r['label']}: {M.GOAL_DISTANCE}", legendgroup=name,
+                                 line=dict(color=c, dash=dash)), 1, 1)
         fig.add_trace(go.Scatter(x=t, y=r["success_model"], mode="lines", name=f"{r['label']}: {SUCCESS_MODEL}",
-                                 legendgroup=name, line=dict(color=c, shape="hv")), 2, 1)
+                                 legendgroup=name, line=dict(color=c, shape="hv", dash=dash)), 2, 1)
         if r.get("success_true") is not None:
             fig.add_trace(go.Scatter(x=r.get("wall_time_true", t), y=r["success_true"], mode="lines+markers",
                                      marker=dict(size=4), name=f"{r['label']}: {SUCCESS_TRUE}",
@@ -67,4 +72,5 @@ def fig_race(result: dict) -> go.Figure:
     fig.update_yaxes(title_text="mean goal distance", type="log", row=1, col=1, **log_ticks(dists))
     fig.update_yaxes(title_text="success rate", range=[-0.05, 1.05], row=2, col=1)
     fig.update_xaxes(title_text="planning wall-clock time (s)", row=2, col=1)
-    return base_layout(fig, f"race on {result['world']} ({result['batch']} problems, seed {result['seed']})", height=520)
+    return base_layout(fig, title or f"race on {result['world']} ({result['batch']} problems, seed {result['seed']})",
+                       height=520)

@@ -15,11 +15,11 @@ SYNC_EVENT = "sync event"
 LOSS_METRICS = (M.LOSS_TOTAL, M.LOSS_DYNAMICS, M.LOSS_GOAL, M.GOAL_DISTANCE)
 
 
-def fig_gap(history, b: int | None = None) -> go.Figure:
-    """Heatmap of the dynamics gap over iteration x timestep, plus the total gap per iteration.
+def fig_gap(history, b: int | None = None, title: str | None = None) -> go.Figure:
+    """Heatmap of the dynamics gap over iteration x timestep (top), and the total gap per iteration (below).
 
     ``b`` picks one problem; None averages over problems. Shooting planners (no virtual states)
-    get an explanatory empty figure.
+    get an explanatory empty figure. The panels are stacked so the figure stays readable when narrow.
     """
     snaps = [s for s in history.snapshots if s.gap is not None]
     if not snaps:
@@ -28,24 +28,26 @@ def fig_gap(history, b: int | None = None) -> go.Figure:
     gaps = np.stack([np.asarray(s.gap) for s in snaps])  # (N, B, T)
     g = gaps.mean(1) if b is None else gaps[:, b]  # (N, T)
     its = [s.iteration for s in snaps]
-    fig = make_subplots(rows=1, cols=2, column_widths=[0.6, 0.4], horizontal_spacing=0.2,
+    fig = make_subplots(rows=2, cols=1, row_heights=[0.62, 0.38], vertical_spacing=0.2, shared_xaxes=False,
                         subplot_titles=("gap per timestep", "total gap"))
     fig.add_trace(go.Heatmap(z=g.T, x=its, y=np.arange(g.shape[1]), colorscale="Viridis", name=GAP_HEATMAP,
-                             colorbar=dict(title="gap", x=1.02, len=0.9), hovertemplate="k=%{x} t=%{y} gap=%{z:.3g}"), 1, 1)
+                             colorbar=dict(title="gap", len=0.6, y=1.0, yanchor="top", thickness=12),
+                             hovertemplate="k=%{x} t=%{y} gap=%{z:.3g}"), 1, 1)
     fig.add_trace(go.Scatter(x=its, y=g.sum(1), mode="lines", name=GAP_TOTAL,
-                             line=dict(color=planner_color(history.planner))), 1, 2)
+                             line=dict(color=planner_color(history.planner))), 2, 1)
     syncs = [s.iteration for s in snaps if s.synced]
     if syncs:
         fig.add_trace(go.Scatter(x=syncs, y=np.interp(syncs, its, g.sum(1)), mode="markers", name=SYNC_EVENT,
                                  marker=dict(symbol="triangle-up", color=PART_COLORS["neutral"], size=7),
-                                 hovertemplate="sync at k=%{x}<extra></extra>"), 1, 2)
-    fig.update_xaxes(title_text="iteration k", row=1, col=1)
+                                 hovertemplate="sync at k=%{x}<extra></extra>"), 2, 1)
+    fig.update_xaxes(title_text="iteration k", title_standoff=2, row=1, col=1)
     fig.update_yaxes(title_text="timestep t", row=1, col=1)
-    fig.update_xaxes(title_text="iteration k", row=1, col=2)
-    fig.update_yaxes(title_text="sum over t", type="log", row=1, col=2, **log_ticks(g.sum(1)))
+    fig.update_xaxes(title_text="iteration k", title_standoff=2, row=2, col=1)
+    fig.update_yaxes(title_text="sum over t", type="log", row=2, col=1, **log_ticks(g.sum(1)))
     who = "mean over problems" if b is None else f"problem {b}"
-    fig = base_layout(fig, f"dynamics gap of the virtual trajectory ({who})")
-    fig.update_layout(margin=dict(t=80), legend=dict(orientation="h", y=-0.2, x=0))
+    fig = base_layout(fig, title or f"dynamics gap ({who})")
+    fig.update_annotations(font_size=12)
+    fig.update_layout(showlegend=False, margin=dict(t=60, r=10))
     return fig
 
 
@@ -65,30 +67,39 @@ def _series(h, m):
         return np.full(len(h), np.nan)
 
 
-def fig_losses(histories, metrics=LOSS_METRICS, log: bool = True) -> go.Figure:
+#: the losses figure's height, whatever the number of panels (a pane of fixed height holds it without a blank band)
+LOSSES_HEIGHT = 640
+
+
+def fig_losses(histories, metrics=LOSS_METRICS, log: bool = True, title: str | None = None,
+               height: int = LOSSES_HEIGHT) -> go.Figure:
     """Loss terms and the rollout goal distance vs iteration, one panel per metric; sync events marked.
 
     ``histories``: a History, or a list of (label, History) branches (e.g. a run and its fork), overlaid
     in the planner's colour with one dash per branch. Trace names are the metric constants
     (``"<label>: <metric>"`` for several branches). Metrics no branch records (e.g. the lifted terms of a
-    shooting planner) get no panel.
+    shooting planner) get no panel. Each panel's y axis names its metric, so the legend lists each branch once
+    (its first panel's trace), not every panel's line. The figure is ``height`` pixels tall however many panels.
     """
     branches = _branches(histories)
     several = len(branches) > 1
     data = {m: [(bi, label, h, _series(h, m)) for bi, (label, h) in enumerate(branches)] for m in metrics}
     shown = [m for m in metrics if any(np.isfinite(y).any() for *_, y in data[m])] or list(metrics[:1])
     fig = make_subplots(rows=len(shown), cols=1, shared_xaxes=True, vertical_spacing=0.04)
+    seen: set = set()
     for r, m in enumerate(shown, 1):
         ys = []
         for bi, label, h, y in data[m]:
             if not np.isfinite(y).any():
                 continue
             ys.append(y)
+            first = not any(bj == bi for bj in seen)
+            seen.add(bi)
             fig.add_trace(go.Scatter(x=np.array(h.iterations), y=y, mode="lines", name=metric_name(m, label if several else None),
-                                     legendgroup=str(label),
+                                     legendgroup=str(label), showlegend=several and first,
                                      line=dict(color=planner_color(h.planner, bi), dash=branch_dash(bi))), r, 1)
         allv = np.concatenate(ys) if ys else np.array([np.nan])
-        is_log = log and np.nanmin(allv) > 0
+        is_log = log and bool(np.isfinite(allv).any()) and np.nanmin(allv) > 0
         fig.update_yaxes(title_text=m, type="log" if is_log else "linear", row=r, col=1,
                          **(log_ticks(allv) if is_log else {}))
     shapes = []
@@ -103,7 +114,9 @@ def fig_losses(histories, metrics=LOSS_METRICS, log: bool = True) -> go.Figure:
             shapes.extend(_vlines(syncs[:200]))
     fig.update_layout(shapes=shapes)  # one layout update (add_vline per event is slow)
     fig.update_xaxes(title_text="iteration k", row=len(shown), col=1)
-    return base_layout(fig, "losses" + (" (branches overlaid)" if several else ""), height=170 * len(shown) + 80)
+    fig = base_layout(fig, title or ("losses" + (" (branches overlaid)" if several else "")), height=height)
+    fig.update_layout(legend=dict(orientation="h", y=1.0, yanchor="bottom", x=1.0, xanchor="right"))
+    return fig
 
 
 def _vlines(xs) -> list:

@@ -1,77 +1,27 @@
-"""The app in a real browser (Debian chromium): load, step, settings, scrub, fork, export/import, isolation."""
+"""The app in a real browser (Debian chromium): load, continue, settings, scrub, fork, export/import, isolation."""
 
 from __future__ import annotations
 
+import re
+import time
+
 import pytest
+from uihelp import (PLOT, T_LONG, T_SHORT, button, knob_box, open_app, plan_data, run_and_wait, scrub_to, type_into,
+                    wait_idle, wait_label, wait_plot_title)
 
 pytestmark = pytest.mark.ui
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
-PLOT = ".js-plotly-plot"
 
-
-def open_app(page, url, apps, n=1):
-    errors = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(url)
-    expect(page.get_by_role("button", name="Step", exact=True)).to_be_visible(timeout=30_000)
-    expect(page.locator(PLOT).first).to_be_visible(timeout=30_000)
-    assert len(apps) == n
-    app = apps[-1]
-    app.state.set_config("steps", 20)
-    return app, errors
-
-
-def plan_data(page):
-    return page.locator(PLOT).first.evaluate("el => el.data.map(t => [t.name, Array.from(t.x || []), Array.from(t.y || [])])")
-
-
-def wait_plot_title(page, text, timeout=15.0):
-    """Wait until the plan plot's title contains ``text`` (the browser has drawn that iteration)."""
-    import time
-    t0, title = time.time(), None
-    while time.time() - t0 < timeout:
-        title = page.locator(PLOT).first.evaluate("el => (el.layout && el.layout.title && el.layout.title.text) || ''")
-        if text in title:
-            return title
-        page.wait_for_timeout(50)
-    raise AssertionError(f"the plan plot shows {title!r}, not {text!r}")
-
-
-def scrub_to(page, k, presses=40):
-    """Move the iteration slider to ``k`` with the arrow keys, as a user would: press, watch the handle, press
-    again (a browser busy redrawing can drop a key press; the user then sees the handle stay and presses again)."""
-    handle = page.locator(".iteration-slider .noUi-handle")
-    handle.focus()
-    for _ in range(presses):
-        now = round(float(handle.get_attribute("aria-valuenow")))
-        if now == k:
-            return
-        handle.press("ArrowLeft" if now > k else "ArrowRight")
-        for _ in range(40):  # up to 2 s for the handle to move
-            if round(float(handle.get_attribute("aria-valuenow"))) != now:
-                break
-            page.wait_for_timeout(50)
-    raise AssertionError(f"the slider did not reach {k}")
-
-
-def wait_idle(app, timeout=30):
-    import time
-    t0 = time.time()
-    while (app.state.busy or (app._job_thread is not None and app._job_thread.is_alive())) and time.time() - t0 < timeout:
-        time.sleep(0.02)
-
-
-def test_loads_without_console_errors_and_steps(server, page):
+def test_loads_without_console_errors_and_continues(server, page):
     url, apps = server
     app, errors = open_app(page, url, apps)
     before = plan_data(page)
-    page.get_by_role("button", name="Step", exact=True).click()
-    expect(page.get_by_text("iteration 1 of 1")).to_be_visible(timeout=15_000)
-    page.get_by_role("button", name="Step", exact=True).click()
-    expect(page.get_by_text("iteration 2 of 2")).to_be_visible(timeout=15_000)
+    button(page, "Continue +1").click()
+    wait_label(page, "iteration 1 of 1 |")
+    button(page, "Continue +1").click()
+    wait_label(page, "iteration 2 of 2 |")
     wait_plot_title(page, "plan at iteration 2 ")
     after = plan_data(page)
     assert after != before
@@ -82,21 +32,23 @@ def test_loads_without_console_errors_and_steps(server, page):
 def test_setting_changes_next_run(server, page):
     url, apps = server
     app, _ = open_app(page, url, apps)
-    page.get_by_role("button", name="Run", exact=True).click()
-    expect(page.get_by_text("iteration 20 of 20")).to_be_visible(timeout=30_000)
-    wait_idle(app)
+    run_and_wait(page, app)
     first = plan_data(page)
-    box = page.locator(".bk-input-group").filter(has_text="lr_actions").locator("input")
-    box.fill("0.001")
-    box.press("Enter")
-    page.wait_for_timeout(300)
+    type_into(knob_box(page, "lr_actions"), "0.001")
+    for _ in range(100):
+        if app.state.config["lr_actions"] == pytest.approx(0.001):
+            break
+        page.wait_for_timeout(50)
     assert app.state.config["lr_actions"] == pytest.approx(0.001)
-    page.get_by_role("button", name="Run", exact=True).click()
-    page.wait_for_timeout(300)
+    wait_idle(app)  # (a cheap run re-runs by itself)
+    button(page, "Run").click()
     wait_idle(app)
-    expect(page.get_by_text("iteration 20 of 20")).to_be_visible(timeout=30_000)
-    page.wait_for_timeout(300)
+    wait_label(page, "iteration 20 of 20 |")
     assert app.state.history.config["lr_actions"] == pytest.approx(0.001)
+    for _ in range(100):
+        if plan_data(page) != first:
+            break
+        page.wait_for_timeout(50)
     assert plan_data(page) != first
 
 
@@ -110,7 +62,7 @@ def test_log_slider_sets_the_knob(server, page):
         handle.press("ArrowRight")
     want = before * 10 ** 0.1
     seen, still = None, 0
-    for _ in range(150):  # each key press is one round trip to the server: wait until all have landed
+    for _ in range(300):  # each key press is one round trip to the server: wait until all have landed
         now = app.state.config["lr_actions"]
         still = still + 1 if now == seen else 0
         seen = now
@@ -119,49 +71,52 @@ def test_log_slider_sets_the_knob(server, page):
         page.wait_for_timeout(100)
     after = app.state.config["lr_actions"]
     assert after == pytest.approx(want, rel=0.02)
-    box = page.locator(".bk-input-group").filter(has_text="lr_actions").locator("input")
-    expect(box).to_have_value(str(after))
+    expect(knob_box(page, "lr_actions")).to_have_value(str(after), timeout=T_SHORT)
     assert errors == [], errors
 
 
 def test_scrub_and_fork(server, page):
     url, apps = server
     app, _ = open_app(page, url, apps)
-    page.get_by_role("button", name="Run", exact=True).click()
-    expect(page.get_by_text("iteration 20 of 20")).to_be_visible(timeout=30_000)
-    wait_idle(app)
+    run_and_wait(page, app)
     scrub_to(page, 10)
-    expect(page.get_by_text("iteration 10 of 20")).to_be_visible(timeout=15_000)
-    page.get_by_role("button", name="Fork from here").click()
-    expect(page.get_by_text("forked at iteration 10")).to_be_visible(timeout=30_000)
-    names = page.locator(PLOT).nth(2).evaluate("el => el.data.map(t => t.name)")
+    wait_label(page, "iteration 10 of 20 |")
+    button(page, "Fork from here").click()
+    expect(page.get_by_text("forked at iteration 10")).to_be_visible(timeout=T_LONG)
+    wait_idle(app)
+    for _ in range(200):
+        names = page.locator(".losses-plot " + PLOT).first.evaluate("el => el.data.map(t => t.name)")
+        if "fork at k=10: loss/total" in names:
+            break
+        page.wait_for_timeout(50)
     assert "run: loss/total" in names and "fork at k=10: loss/total" in names
 
 
 def test_export_then_import_same_plots(server, page, tmp_path):
     url, apps = server
     app, _ = open_app(page, url, apps)
-    page.get_by_role("button", name="Run", exact=True).click()
-    expect(page.get_by_text("iteration 20 of 20")).to_be_visible(timeout=30_000)
-    wait_idle(app)
+    run_and_wait(page, app)
     plots = plan_data(page)
     with page.expect_download() as dl:
-        page.get_by_role("button", name="Export run").click()
+        button(page, "Export run").click()
     path = tmp_path / "run.npz"
     dl.value.save_as(path)
-    page.get_by_role("button", name="Reset", exact=True).click()
-    expect(page.get_by_text("iteration: - (no run)")).to_be_visible(timeout=15_000)
+    button(page, "Reset").click()
+    wait_label(page, "iteration: - (no run)")
     page.locator("input[type=file]").set_input_files(str(path))
-    expect(page.get_by_text("imported a grasp run")).to_be_visible(timeout=30_000)
-    expect(page.get_by_text("iteration 20 of 20")).to_be_visible(timeout=15_000)
-    page.wait_for_timeout(300)
+    expect(page.get_by_text("imported a grasp run")).to_be_visible(timeout=T_LONG)
+    wait_label(page, "iteration 20 of 20 |")
+    for _ in range(100):
+        if plan_data(page) == plots:
+            break
+        page.wait_for_timeout(50)
     assert plan_data(page) == plots
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"not a graspviz run")
     page.locator("input[type=file]").set_input_files(str(bad))
-    expect(page.get_by_text("is not a readable graspviz run file")).to_be_visible(timeout=15_000)
-    page.get_by_role("button", name="Step", exact=True).click()  # the page stays usable
-    expect(page.get_by_text("iteration 21 of 21")).to_be_visible(timeout=15_000)
+    expect(page.get_by_text("is not a readable graspviz run file")).to_be_visible(timeout=T_LONG)
+    button(page, "Continue +1").click()  # the page stays usable
+    wait_label(page, "iteration 21 of 21 |")
 
 
 def test_two_contexts_are_isolated(server, browser):
@@ -172,10 +127,10 @@ def test_two_contexts_are_isolated(server, browser):
         a1, _ = open_app(p1, url, apps, n=1)
         a2, _ = open_app(p2, url, apps, n=2)
         assert a1.state is not a2.state
-        p1.get_by_role("button", name="Step", exact=True).click()
-        expect(p1.get_by_text("iteration 1 of 1")).to_be_visible(timeout=15_000)
+        button(p1, "Continue +1").click()
+        wait_label(p1, "iteration 1 of 1 |")
         p2.wait_for_timeout(500)
-        expect(p2.get_by_text("iteration: - (no run)")).to_be_visible()
+        wait_label(p2, "iteration: - (no run)")
         assert a2.state.history is None
     finally:
         c1.close()
@@ -183,21 +138,20 @@ def test_two_contexts_are_isolated(server, browser):
 
 
 def test_play_then_pause(server, page):
+    """Play replays the recording from the scrubbed iteration; Pause stops it there; nothing is optimised."""
     url, apps = server
-    app, errors = open_app(page, url, apps)
-    import re
-    import time
-    page.get_by_role("button", name="Play", exact=True).click()
-    t0 = time.time()
-    while (app.state.history is None or app.state.history.last.iteration < 3) and time.time() - t0 < 20:
-        time.sleep(0.05)
-    assert app.state.history.last.iteration >= 3
-    expect(page.get_by_text(re.compile(r"iteration [3-9]\d* of"))).to_be_visible(timeout=10_000)
-    page.get_by_role("button", name="Pause", exact=True).click()
-    expect(page.get_by_role("button", name="Play", exact=True)).to_be_visible(timeout=30_000)  # the pause landed
-    wait_idle(app)
-    k = app.state.history.last.iteration
-    page.wait_for_timeout(1000)
-    assert app.state.history.last.iteration == k  # paused
-    expect(page.get_by_text(f"iteration {k} of {k}")).to_be_visible(timeout=15_000)
+    app, errors = open_app(page, url, apps, steps=30)
+    run_and_wait(page, app, steps=30)
+    scrub_to(page, 0)
+    wait_label(page, "iteration 0 of 30 |")
+    page.locator("select").filter(has=page.locator("option", has_text="it/s")).first.select_option("5 it/s")
+    button(page, "Play").click()
+    text = wait_label(page, re.compile(r"iteration ([3-9]|\d\d) of 30 \|"))
+    button(page, "Pause").click()
+    expect(button(page, "Play")).to_be_visible(timeout=T_LONG)  # the pause landed
+    k = app.state.iteration
+    time.sleep(1.0)
+    assert app.state.iteration == k  # paused
+    wait_label(page, f"iteration {k} of 30 |")
+    assert app.state.history.last.iteration == 30 and 0 < k < 30, (k, text)  # replayed, not extended
     assert errors == [], errors

@@ -312,7 +312,7 @@ def test_big_and_pickled_uploads_keep_the_page(served, page, tmp_path):
     takes it and the app refuses it with its message. A pickle bomb is refused without being unpickled."""
     url, _, apps = served
     _open(page, url)
-    page.get_by_role("button", name="Step", exact=True).click()
+    page.get_by_role("button", name="Continue +1", exact=True).click()
     expect(page.get_by_text("iteration 1 of 1")).to_be_visible(timeout=30_000)
     big = tmp_path / "big.npz"
     big.write_bytes(os.urandom(21 * 2**20))
@@ -330,7 +330,7 @@ def test_big_and_pickled_uploads_keep_the_page(served, page, tmp_path):
     page.wait_for_timeout(500)
     expect(page.get_by_text("is not a readable graspviz run file")).to_be_visible(timeout=30_000)
     assert not (tmp_path / "pwned").exists()
-    page.get_by_role("button", name="Step", exact=True).click()  # the page is alive and kept its run
+    page.get_by_role("button", name="Continue +1", exact=True).click()  # the page is alive and kept its run
     expect(page.get_by_text("iteration 2 of 2")).to_be_visible(timeout=30_000)
     assert apps[-1].state.history.last.iteration == 2
 
@@ -357,7 +357,7 @@ def test_heavy_run_does_not_freeze_another_session(served, browser):
         waits = []
         for k in (1, 2, 3):  # the other session steps and redraws while the heavy run goes on
             t = time.time()
-            p2.get_by_role("button", name="Step", exact=True).click()
+            p2.get_by_role("button", name="Continue +1", exact=True).click()
             expect(p2.get_by_text(f"iteration {k} of {k}")).to_be_visible(timeout=30_000)
             waits.append(time.time() - t)
         assert heavy.state.busy, "the heavy run ended before the check: it was not heavy enough"

@@ -1,0 +1,39 @@
+"""Automatic settings in a real browser: the "settings from" menu, and each automatic knob's box showing the value
+the run derived ("auto: 0.031"), as a user sees it."""
+
+from __future__ import annotations
+
+import pytest
+from uihelp import T_LONG, knob_box, open_app, run_and_wait, wait_for
+
+pytestmark = pytest.mark.ui
+
+expect = pytest.importorskip("playwright.sync_api").expect
+
+
+def test_automatic_knobs_show_the_values_the_run_derived(server, page):
+    url, apps = server
+    app, errors = open_app(page, url, apps)
+    box = knob_box(page, "lr_states")
+    tuned = app.state.world_obj.config_for("grasp").lr_states
+    expect(box).to_have_value(f"{tuned:g}", timeout=T_LONG)  # wall's tuned settings
+    page.get_by_label("settings from").select_option(label="auto (derived from the model)")
+    wait_for(lambda: app.state.settings == "auto" and app.state.config["lr_states"] is None, "auto settings")
+    expect(box).to_have_value("", timeout=T_LONG)
+    expect(box).to_have_attribute("placeholder", "auto (derived when a run starts)", timeout=T_LONG)
+    app.state.set_config("steps", 20)
+    run_and_wait(page, app)
+    derived = app.state.history.meta["auto"]
+    assert set(derived) >= {"lr_states", "lr_actions", "sigma", "gamma", "lr_sync", "sync_every"}
+    for name in ("lr_states", "sigma", "gamma", "sync_every"):
+        expect(knob_box(page, name)).to_have_attribute("placeholder", f"auto: {derived[name]:.3g}", timeout=T_LONG)
+    wait_for(lambda: "settings=auto" in page.url, "the link to carry the settings source")
+    # an explicit value replaces the derived one; clearing the box makes it automatic again
+    box.fill("0.5")
+    box.press("Enter")
+    wait_for(lambda: app.state.config["lr_states"] == 0.5, "the typed value")
+    box.fill("")
+    box.press("Enter")
+    wait_for(lambda: app.state.config["lr_states"] is None, "the cleared box to mean auto")
+    expect(box).to_have_attribute("placeholder", f"auto: {derived['lr_states']:.3g}", timeout=T_LONG)
+    assert errors == [], errors

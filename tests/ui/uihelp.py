@@ -1,0 +1,197 @@
+"""Helpers of the browser tests: open the app, read what the page shows, wait for what a user would see.
+
+Every wait here polls what is on the page (text, a plot's title or traces, a button's label), never a fixed
+delay alone, so the tests hold on a loaded machine.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+from playwright.sync_api import expect
+
+PLOT = ".js-plotly-plot"
+#: generous timeouts (ms): the suite must pass with two CPU-burning processes beside it on two cores
+T_SHORT, T_LONG = 30_000, 90_000
+
+
+def open_app(page, url, apps, n=1, steps=20, world=None):
+    """Load the page; returns (App, console errors). ``world``: picked in the world menu, as a user would;
+    ``steps``: the run's iterations (set on the state; the box follows)."""
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url)
+    expect(page.get_by_role("button", name="Run", exact=True)).to_be_visible(timeout=T_LONG)
+    expect(page.locator(PLOT).first).to_be_visible(timeout=T_LONG)
+    assert len(apps) == n, (len(apps), n)
+    app = apps[-1]
+    if world is not None and app.state.world != world:
+        page.locator("select").first.select_option(world)
+        wait_for(lambda: app.state.world == world, "the world menu to switch")
+    if steps is not None:
+        app.state.set_config("steps", steps)
+        wait_for(lambda: knob_box(page, "steps").input_value() == str(steps), "the steps box to follow")
+    return app, errors
+
+
+def wait_for(cond, what, timeout=T_LONG / 1e3):
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        if cond():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def button(page, name):
+    return page.get_by_role("button", name=name, exact=True)
+
+
+def checkbox(page, text):
+    """The tick box labelled ``text`` (Bokeh 3.9 draws the label as a sibling, not a <label>: clicking the text
+    does nothing, as for a user)."""
+    return page.get_by_text(text).locator("xpath=../input")
+
+
+def knob_box(page, name):
+    """The number box of setting ``name`` (its label starts with the name, then its bounds)."""
+    return page.locator(".bk-input-group").filter(has=page.locator("label", has_text=re.compile(
+        rf"^\s*{re.escape(name)}(\s|\(|$)"))).locator("input").first
+
+
+def type_into(box, text):
+    box.fill(text)
+    box.press("Enter")
+
+
+_PANE_TEXT_JS = """el => { const r = el.shadowRoot || el;
+  return Array.from(r.children).filter(c => c.tagName === 'DIV').map(c => c.innerText).join('\\n'); }"""
+
+
+def pane_text(page, css) -> str:
+    """The text a Markdown / Alert pane shows (Panel renders it inside the element's shadow root)."""
+    loc = page.locator(css)
+    return loc.first.evaluate(_PANE_TEXT_JS) if loc.count() else ""
+
+
+def label_text(page) -> str:
+    return pane_text(page, ".iteration-label")
+
+
+def wait_label(page, pattern, timeout=T_LONG):
+    """Wait until the iteration label matches ``pattern`` (a regex or plain text); returns the label."""
+    rx = pattern if isinstance(pattern, re.Pattern) else None
+    t0, text = time.time(), ""
+    while time.time() - t0 < timeout / 1e3:
+        text = label_text(page)
+        if (rx.search(text) if rx is not None else pattern in text):
+            return text
+        page.wait_for_timeout(50)
+    raise AssertionError(f"the label shows {text!r}, not {pattern!r}")
+
+
+def plot(page, css=None):
+    return page.locator(f"{css} {PLOT}" if css else PLOT).first
+
+
+def plot_title(page, css=None) -> str:
+    return plot(page, css).evaluate("el => (el.layout && el.layout.title && el.layout.title.text) || ''")
+
+
+def trace_names(page, css=None) -> list:
+    return plot(page, css).evaluate("el => el.data.map(t => t.name)")
+
+
+def plan_data(page):
+    return page.locator(PLOT).first.evaluate(
+        "el => el.data.map(t => [t.name, Array.from(t.x || []), Array.from(t.y || [])])")
+
+
+def wait_plot_title(page, text, timeout=T_LONG / 1e3, css=None):
+    """Wait until a plot's title (default: the plan's) contains ``text`` (the browser has drawn it)."""
+    t0, title = time.time(), None
+    while time.time() - t0 < timeout:
+        try:
+            title = plot_title(page, css)
+        except Exception:  # noqa: BLE001 - the pane is being replaced
+            title = None
+        if title and text in title:
+            return title
+        page.wait_for_timeout(50)
+    raise AssertionError(f"the plot shows {title!r}, not {text!r}")
+
+
+def wait_traces(page, cond, css=None, timeout=T_LONG / 1e3, what="the plot's traces"):
+    t0, names = time.time(), None
+    while time.time() - t0 < timeout:
+        try:
+            names = trace_names(page, css)
+        except Exception:  # noqa: BLE001 - the pane is being replaced
+            names = None
+        if names is not None and cond(names):
+            return names
+        page.wait_for_timeout(50)
+    raise AssertionError(f"timed out waiting for {what}; the plot has {names}")
+
+
+def scrub_to(page, k, presses=200):
+    """Move the iteration slider to ``k`` with the arrow keys, as a user would: press, watch the handle, press
+    again (a browser busy redrawing can drop a key press; the user then sees the handle stay and presses again)."""
+    handle = page.locator(".iteration-slider .noUi-handle")
+    handle.focus()
+    for _ in range(presses):
+        now = round(float(handle.get_attribute("aria-valuenow")))
+        if now == k:
+            return
+        handle.press("ArrowLeft" if now > k else "ArrowRight")
+        for _ in range(60):  # up to 3 s for the handle to move
+            if round(float(handle.get_attribute("aria-valuenow"))) != now:
+                break
+            page.wait_for_timeout(50)
+    raise AssertionError(f"the slider did not reach {k}")
+
+
+def wait_idle(app, timeout=T_LONG / 1e3):
+    t0 = time.time()
+    while (app.state.busy or (app._job_thread is not None and app._job_thread.is_alive())) and \
+            time.time() - t0 < timeout:
+        time.sleep(0.02)
+    assert not app.state.busy, "the job did not finish"
+
+
+def run_and_wait(page, app, steps=20):
+    """Press Run and wait until the page shows the finished run."""
+    button(page, "Run").click()
+    wait_label(page, f"iteration {steps} of {steps} |")
+    wait_idle(app)
+    wait_label(page, f"iteration {steps} of {steps} |")
+
+
+def alert_text(page) -> str:
+    """The page's message ("" when none is shown)."""
+    loc = page.locator(".page-alert")
+    return pane_text(page, ".page-alert") if loc.count() and loc.first.is_visible() else ""
+
+
+def wait_alert(page, text, timeout=T_LONG):
+    expect(page.locator(".page-alert").first).to_contain_text(text, timeout=timeout)
+
+
+def open_tab(page, name):
+    page.locator(".bk-tab").filter(has_text=name).first.click()
+
+
+_CELL_JS = """(el, [x, y, trace]) => {
+  const fl = el._fullLayout, t = el._fullData[trace];
+  const xa = fl[(t.xaxis || 'x').replace('x', 'xaxis')], ya = fl[(t.yaxis || 'y').replace('y', 'yaxis')];
+  const r = el.getBoundingClientRect();
+  return [r.left + xa._offset + xa.l2p(x), r.top + ya._offset + ya.l2p(y)];
+}"""
+
+
+def click_cell(page, css, x, y, trace=0):
+    """Click the heatmap cell at data (x, y) of trace ``trace`` of the plot under ``css``, where a user would."""
+    px, py = plot(page, css).evaluate(_CELL_JS, [x, y, trace])
+    page.mouse.click(px, py)
