@@ -199,6 +199,7 @@ problem = gv.Problem(integrator, start, goal, T)
 runs = {}
 for gamma in (0.0, 0.1):
     planner = gv.make_planner("grasp", lr_states=0.05, lr_actions=0.05, sigma=0.0, gamma=gamma, sync=False, steps=300)
+    planner = planner.resolve(problem)  # the knobs left automatic (here the sync's) derived for this problem
     state0 = planner.init(problem, seed=0)
     state0 = dataclasses.replace(state0, states=start[:, None].expand(-1, T - 1, -1).clone())  # stand still at s_0
     runs[gamma] = gv.run(planner, problem, seed=0, state=state0, stride=300, checkpoints=False)

@@ -28,7 +28,10 @@ import graspviz as gv
 import graspviz.plotting as gp
 from graspviz.analysis.execute import execute
 from graspviz.analysis.landscape import landscape
+from graspviz.analysis.diagnose import diagnose
 from graspviz.analysis.race import race
+from graspviz.analysis.sweep import axis, sweep
+from graspviz.core.config import knobs
 from graspviz.notebook import setup
 from graspviz.planners.grasp import schedule_curves
 
@@ -50,6 +53,10 @@ print(builders)
 
 # %%
 race_result = race(world, problem, planners=("gd", "grasp"), steps=env.steps(100, 30))
+diagnosis = diagnose(world, history)  # verdicts and where the model lies, for the last iterate
+lr = next(k for k in knobs(type(cfg)) if k.name == "lr_states")
+sweep_result = sweep(world, "grasp", cfg.replace(steps=env.steps(60, 20)).to_dict(),
+                     axis(lr, cfg.lr_states / 4, cfg.lr_states * 4, 3), problem, check_every=0)
 ARGS = {
     "fig_plan": lambda: gp.fig_plan(history.last, world.layout(), b=0, start=start, goal=goal,
                                     true_rollout=execute(world, problem, history.last.actions).true),
@@ -58,6 +65,9 @@ ARGS = {
     "fig_schedules": lambda: gp.fig_schedules(curves["sigmas"], curves["gammas"], curves["sync_iterations"]),
     "fig_landscape": lambda: gp.fig_landscape(landscape(problem, history, resolution=env.steps(31, 15))),
     "fig_race": lambda: gp.fig_race(race_result),
+    "fig_model_error": lambda: gp.fig_model_error(diagnosis.model_error, diagnosis.first_lie,
+                                                  diagnosis.rule.threshold, diagnosis.iteration),
+    "fig_sweep": lambda: gp.fig_sweep(sweep_result),
 }
 missing = [n for n in builders if n not in ARGS]
 print("builders without an example here:", missing)
@@ -80,6 +90,12 @@ figs["fig_landscape"]
 
 # %%
 figs["fig_race"]
+
+# %%
+figs["fig_model_error"]
+
+# %%
+figs["fig_sweep"]
 
 # %%
 assert not missing, missing

@@ -89,6 +89,11 @@ class AppState(param.Parameterized):
     progress = param.Integer(default=0, bounds=(0, 100), doc="progress of the running job, percent")
 
     def __init__(self, **params):
+        objects = type(self).param.world.objects  # the registry now (worlds may be registered after import)
+        for name in [n for n in objects if n not in WORLDS]:
+            objects.remove(name)
+        for name in [n for n in WORLDS if n not in objects]:
+            objects.append(name)
         super().__init__(**params)
         self._lock = threading.RLock()
         self._stop = threading.Event()

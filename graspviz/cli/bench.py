@@ -79,6 +79,9 @@ def add(sub) -> None:
     c.add_argument("--settings", nargs="+", choices=SETTINGS, metavar="FROM",
                    help="where the settings start, one table row each: world (the world's tuned settings; default), "
                         "auto (derived from the model and the problems), fixed (the planners' old absolute defaults)")
+    c.add_argument("--rescale", type=float, nargs=2, metavar=("STATES", "ACTIONS"),
+                   help="benchmark the world in other units: its planning states x STATES and actions x ACTIONS "
+                        "(graspviz.worlds.rescaled; no suggested settings there, so use --settings auto or fixed)")
     c.add_argument("--set", action="append", default=None, metavar="PLANNER.KNOB=VALUE", dest="set",
                    help="override a planner setting, e.g. --set grasp.steps=100 (repeatable)")
     p.set_defaults(func=cmd_bench)
@@ -168,6 +171,9 @@ def comparison_options(args) -> dict:
         settings = {k: dict(v) for k, v in QUICK["settings"].items()}
     opt = {k: (getattr(args, k) if getattr(args, k, None) is not None else v) for k, v in base.items()}
     world = as_world(opt["world"])
+    if args.rescale is not None:
+        from ..worlds.rescaled import rescaled
+        world = rescaled(world, *args.rescale)
     planners = [check_name(p) for p in opt["planners"]]
     for h in opt["horizons"]:
         expect(h >= 1, f"horizons must be integers >= 1; got {h}")

@@ -9,6 +9,9 @@ def add(sub) -> None:
                                    "127.0.0.1 unless --address says otherwise.")
     p.add_argument("--port", type=int, default=5006, help="default 5006")
     p.add_argument("--address", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--world", metavar="NAME", help="the world a new page opens on: a registered name, or "
+                                                    "module:attr naming a World of your own (graspviz.make_world; "
+                                                    "imported and added to the world menu)")
     p.add_argument("--show", action="store_true", help="open a browser tab")
     p.add_argument("--allow-host", action="append", default=None, metavar="HOST",
                    help="another Host name to serve, besides localhost, 127.0.0.1, [::1] and --address (repeatable; "
@@ -20,9 +23,17 @@ def add(sub) -> None:
 
 
 def cmd_serve(args) -> int:
-    from ..app import serve
+    from ..app import create_app, serve
+    page = None
+    if args.world is not None:
+        from ..app.state import AppState
+        from ..worlds import get_world
+        name = get_world(args.world).name  # (module:attr is imported and registered here, before serving)
+
+        def page():
+            return create_app(AppState(world=name))
     extra = list(args.allow_websocket_origin or [])
     origins = [f"{args.address}:{args.port}", f"localhost:{args.port}", f"127.0.0.1:{args.port}", *extra]
     serve(port=args.port, address=args.address, show=args.show, websocket_origin=list(dict.fromkeys(origins)),
-          allow_hosts=args.allow_host or ())
+          allow_hosts=args.allow_host or (), page=page)
     return 0
