@@ -147,3 +147,24 @@ def test_the_cli_summary_shows_the_derived_values(capsys):
     line = next(x for x in out.splitlines() if x.startswith("auto (derived from the model and the problem): "))
     for name in ("lr_states", "lr_actions", "sigma", "gamma", "lr_sync"):
         assert f"{name}=" in line, line
+
+
+def test_snapshot_tensors_are_writable_and_a_nan_stop_says_once_what_is_kept(recwarn):
+    problem = gv.get_world("hills").sample_problems(2, horizon=5, seed=0)
+    hist = gv.run(gv.make_planner("gd", steps=3), problem)
+    t = hist.last.tensor("actions")
+    t += 1.0  # a fresh tensor: no read-only warning, the snapshot is untouched
+    assert not [w for w in recwarn if "not writable" in str(w.message)]
+    assert not np.allclose(t.numpy(), hist.last.actions)
+
+    calls = [0]
+
+    def dies(s, a):
+        calls[0] += 1
+        return s + a * (float("nan") if calls[0] > 40 else 1.0)
+
+    model = gv.WorldModel(dies, 2, 2, action_low=-1, action_high=1, name="dies")
+    bad = gv.Problem(model, torch.zeros(2, 2), torch.ones(2, 2), 4)
+    h = gv.run(gv.make_planner("gd", steps=50), bad)
+    msg = h.stop_reason.message
+    assert msg.count("are kept") + msg.count("is kept") == 1, msg
