@@ -78,9 +78,10 @@ def _settings_note(rows, labels) -> str:
             return ""
         if o:
             notes.setdefault(labels[r["planner"]], o)
+    head = " Settings" if all(_source(r) == "world" for r in rows) else " Settings of the tuned (world) rows"
     if not notes:
-        return " Settings: the world's suggested ones."
-    return " Settings: the world's suggested ones, except " + "; ".join(
+        return f"{head}: the world's suggested ones."
+    return f"{head}: the world's suggested ones, except " + "; ".join(
         f"{k} ({', '.join(f'{n}={v}' for n, v in o.items())})" for k, o in notes.items()) + "."
 
 
