@@ -245,8 +245,30 @@ def test_serve_delegates_to_the_app(capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "graspviz.app", fake)
     code, _, err = run_cli(capsys, "serve", "--port", 5999, "--allow-websocket-origin", "myhost:5999")
     assert code == 0, err
-    assert calls == [dict(port=5999, address="127.0.0.1", show=False, allow_hosts=(),
+    assert calls == [dict(port=5999, address="127.0.0.1", show=False, allow_hosts=(), page=None,
                           websocket_origin=["127.0.0.1:5999", "localhost:5999", "myhost:5999"])]
+
+
+def test_serve_opens_on_your_own_world(capsys, monkeypatch, tmp_path):
+    """``serve --world module:attr`` imports the world, lists it in the world menu and opens pages on it."""
+    import graspviz.app
+    (tmp_path / "my_worlds_cli.py").write_text(
+        "import graspviz as gv\n"
+        "robot = gv.make_world(gv.WorldModel(lambda s, a: s + a, 2, 2, action_low=-1, action_high=1, name='dot'),\n"
+        "                      name='robot_cli', threshold=0.2,\n"
+        "                      sample=lambda n, horizon, rng: (rng.normal(size=(n, 2)), rng.normal(size=(n, 2)) + 2))\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(gv.worlds.WORLDS, "robot_cli", None)  # (registered below, removed after this test)
+    calls = []
+    monkeypatch.setattr(graspviz.app, "serve", lambda **kw: calls.append(kw) or 0)
+    code, _, err = run_cli(capsys, "serve", "--world", "my_worlds_cli:robot")
+    assert code == 0, err
+    page = calls[0]["page"]()
+    st = page.app.state
+    assert st.world == "robot_cli" and "robot_cli" in page.app.w_world.options
+    assert st.config["lr_states"] is None  # your world: automatic settings
+    code, _, err = run_cli(capsys, "serve", "--world", "no_such_module:robot")
+    assert code == 2 and "cannot import 'no_such_module'" in err
 
 
 # -- the installed console script, once, end to end ------------------------------------------------------

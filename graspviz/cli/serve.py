@@ -23,9 +23,10 @@ def add(sub) -> None:
 
 
 def cmd_serve(args) -> int:
-    from ..app import create_app, serve
+    from ..app import serve
     page = None
     if args.world is not None:
+        from ..app import create_app
         from ..app.state import AppState
         from ..worlds import get_world
         name = get_world(args.world).name  # (module:attr is imported and registered here, before serving)
