@@ -258,7 +258,8 @@ def test_serve_opens_on_your_own_world(capsys, monkeypatch, tmp_path):
         "                      name='robot_cli', threshold=0.2,\n"
         "                      sample=lambda n, horizon, rng: (rng.normal(size=(n, 2)), rng.normal(size=(n, 2)) + 2))\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setitem(gv.worlds.WORLDS, "robot_cli", None)  # (registered below, removed after this test)
+    from graspviz.worlds import WORLDS
+    monkeypatch.setitem(WORLDS, "robot_cli", None)  # (registered below, removed after this test)
     calls = []
     monkeypatch.setattr(graspviz.app, "serve", lambda **kw: calls.append(kw) or 0)
     code, _, err = run_cli(capsys, "serve", "--world", "my_worlds_cli:robot")

@@ -1,5 +1,7 @@
 """Executing plans in the simulator, model error, the one MPC loop, and bring-your-own-model adapters."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -202,3 +204,136 @@ def test_attach_truth_is_saved_with_the_history(tmp_path):
     assert [("model_error" in s.extras) for s in only_last.snapshots] == [False, False, True]
     with pytest.raises(GraspvizError, match="not recorded"):
         attach_truth(w, h, iterations=[1])
+
+
+# -- graspviz execute: one verdict per failed problem (graspviz.analysis.diagnose) ---------------------------
+class WindyWorld(World):
+    """Model s' = s + a; the simulator adds a wind of 0.3 in x wherever y > 10. Four fixed problems whose verdicts
+    are known by construction: 0 reachable, no wind (success); 1 reachable on the model, windy (the model lied;
+    its error 0.3 t first reaches 0.5 at step 2); 2 and 3 out of reach in T = 8 steps of |a| <= 1 (the optimiser
+    failed), without wind (the error stays 0) and with it (step 2 again)."""
+
+    name = "test_windy"
+    state_dim, action_dim, default_horizon = 2, 2, 8
+    success_threshold, success_rule = 0.5, "position error < 0.5"
+    simulator = True
+    planner_defaults = {"gd": dict(lr=0.03, action_noise=0.0)}
+    wind = 0.3
+    STARTS = [[0.0, 0.0], [0.0, 20.0], [0.0, 0.0], [0.0, 20.0]]
+    GOALS = [[2.0, 1.0], [2.0, 21.0], [30.0, 0.0], [30.0, 20.0]]
+    KINDS = ["success", "model_lied", "optimiser_failed", "optimiser_failed"]
+    FIRST = [-1, 2, -1, 2]
+
+    def make_model(self):
+        return WorldModel(lambda s, a: s + a, 2, 2, action_low=-1.0, action_high=1.0, name="no wind")
+
+    def sample_pairs(self, n, horizon, rng):
+        return np.array(self.STARTS[:n]), np.array(self.GOALS[:n])
+
+    def simulate(self, start, actions):
+        s = np.asarray(start, dtype=np.float64)
+        out = [s]
+        for t in range(np.shape(actions)[1]):
+            s = s + np.clip(np.asarray(actions)[:, t], -1, 1) + np.where(s[:, 1:2] > 10, [self.wind, 0.0], 0.0)
+            out.append(s)
+        return np.stack(out, 1)
+
+
+READING = {"model_lied": "the model lied (the model reaches the goal, the simulator does not)",
+           "optimiser_failed": "the optimiser failed (the model's own rollout misses the goal)"}
+
+
+def _execute_lines(capsys, monkeypatch, world, argv):
+    """``graspviz execute`` in-process with ``world`` (when given) in place of the named one; returns (stdout lines,
+    the History it planned)."""
+    import graspviz.planners
+    import graspviz.worlds
+    from graspviz import cli
+    runs = []
+    real_run = graspviz.planners.run
+
+    def recording_run(*a, **k):
+        runs.append(real_run(*a, **k))
+        return runs[-1]
+    monkeypatch.setattr(graspviz.planners, "run", recording_run)
+    if world is not None:
+        monkeypatch.setattr(graspviz.worlds, "get_world", lambda name: world)
+    assert cli.main(["execute", *map(str, argv)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(runs) == 1
+    return out, runs[0]
+
+
+def _verdict_lines(out):
+    return {int(m.group(1)): line for line in out if (m := re.match(r"problem (\d+): ", line))}
+
+
+def test_execute_prints_a_verdict_per_failed_problem_known_answer(capsys, monkeypatch):
+    """On a world whose verdicts are known by construction: exactly the failed problems get a line, each with its
+    reading and the first step the model's error reaches the threshold."""
+    w = WindyWorld()
+    out, _ = _execute_lines(capsys, monkeypatch, w, ["--world", "pointmaze", "--planner", "gd", "--n", 4,
+                                                     "--horizon", 8, "--steps", 200])
+    assert out[0].startswith("pointmaze gd n=4 T=8: success 0.25, median final distance ")
+    assert out[1].startswith("settings different from the planner's fixed defaults")
+    assert out[2].startswith("verdicts: simulator: 1 of 4 reach the goal (position error < 0.5) | model: 2 of 4 | "
+                             "median position error "), out[2]
+    lines = _verdict_lines(out)
+    assert sorted(lines) == [1, 2, 3], out  # problem 0 succeeds: no line
+    for b, line in lines.items():
+        assert line.startswith(f"problem {b}: {READING[w.KINDS[b]]}: simulator position error "), line
+        first = w.FIRST[b]
+        assert line.endswith(f"the model's error first reaches 0.5 at step {first}" if first >= 0
+                             else "the model's error stays below 0.5"), line
+    # problem 1 reaches the goal on the model and misses by the wind, 8 x 0.3, in the simulator
+    m = re.search(r"simulator position error ([\d.e+-]+) >= 0\.5; model position error ([\d.e+-]+) < 0\.5", lines[1])
+    assert m and abs(float(m.group(1)) - 8 * w.wind) < 0.05 and float(m.group(2)) < 0.05, lines[1]
+
+
+def _first_over(err, threshold):
+    over = [t for t, e in enumerate(err) if np.isfinite(e) and e >= threshold]
+    return over[0] if over else -1
+
+
+def test_execute_verdicts_match_the_simulator_on_pointmaze(capsys, monkeypatch):
+    """On the learned pointmaze model and its MuJoCo simulator: the printed verdicts agree with the plan it made
+    executed here in the simulator and its model rollout judged here, by the world's rule."""
+    _needs("pointmaze_mlp")
+    out, hist = _execute_lines(capsys, monkeypatch, None, ["--world", "pointmaze", "--planner", "grasp", "--n", 6,
+                                                           "--horizon", 20, "--steps", 5])
+    w = get_world("pointmaze")
+    start, goal = w.true_endpoints(w.sample_problems(6, 20, seed=0))
+    true = w.simulate(start, np.array(hist.last.actions, dtype=np.float64))
+    model = w.to_true(np.array(hist.last.rollout, dtype=np.float64))
+    ok_true, d_true = w.judge(true[:, -1], goal)
+    ok_model, d_model = w.judge(model[:, -1], goal)
+    err = w.distance(model, true)
+    assert out[0].startswith(f"pointmaze grasp n=6 T=20: success {ok_true.mean():.2f}, median final distance "
+                             f"{np.median(d_true):.3g} (open loop")
+    assert f"simulator: {int(ok_true.sum())} of 6 reach the goal (position error < 0.5) | model: " \
+           f"{int(ok_model.sum())} of 6" in out[2], out[2]
+    lines = _verdict_lines(out)
+    failed = [b for b in range(6) if not ok_true[b]]
+    assert sorted(lines) == failed and failed, out  # (these settings leave some problems failed)
+    kinds = set()
+    for b in failed:
+        kind = "model_lied" if ok_model[b] else "optimiser_failed"
+        kinds.add(kind)
+        line = lines[b]
+        assert line.startswith(f"problem {b}: {READING[kind]}: simulator position error {d_true[b]:.3g} >= 0.5; "
+                               f"model position error {d_model[b]:.3g} {'<' if ok_model[b] else '>='} 0.5; "), line
+        first = _first_over(err[b], 0.5)
+        assert line.endswith(f"first reaches 0.5 at step {first}" if first >= 0 else "stays below 0.5"), line
+    assert kinds == {"model_lied", "optimiser_failed"}  # both readings are exercised
+
+
+def test_execute_with_mpc_says_why_there_are_no_per_problem_verdicts(capsys, monkeypatch):
+    w = WindyWorld()
+    import graspviz.worlds
+    from graspviz import cli
+    monkeypatch.setattr(graspviz.worlds, "get_world", lambda name: w)
+    assert cli.main(["execute", "--world", "pointmaze", "--planner", "gd", "--n", "2", "--horizon", "8", "--steps",
+                     "20", "--replan-every", "4"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1].startswith("verdicts per problem: open loop only")
+    assert not _verdict_lines(out)

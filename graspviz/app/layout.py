@@ -682,7 +682,7 @@ class App:
         self.label.object = st.iteration_label()
         self.verdict.object = st.verdict_markdown()
         h = st.shown_history
-        if snap is not None:
+        if snap is not None and h is not None and len(h):  # (a run may end between the two reads)
             its = h.iterations
             span = dict(start=its[0], end=max(its[-1], its[0] + 1), disabled=len(its) < 2 or st.running)
             # touch the slider only for what changed: rewriting it while the user drives it by keyboard makes the

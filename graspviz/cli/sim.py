@@ -14,7 +14,8 @@ import os
 import numpy as np
 
 from ..core.errors import GraspvizError
-from .common import settings_lines
+from ..core.config import SETTINGS
+from .common import SETTINGS_HELP, settings_lines
 
 SIM_WORLDS = ("pointmaze", "pusht", "wall_pixels")
 
@@ -38,7 +39,10 @@ def add(sub) -> None:
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("execute", help="plan on the learned model, execute in the simulator, report success")
-    p.add_argument("--world", required=True, choices=SIM_WORLDS, help="a simulator world")
+    p.add_argument("--world", required=True, metavar="WORLD",
+                   help=f"a world with a simulator: {', '.join(SIM_WORLDS)}, or module:attr naming your own "
+                        f"(graspviz.make_world(model, simulate=...))")
+    p.add_argument("--settings", default="world", choices=SETTINGS, help=SETTINGS_HELP)
     p.add_argument("--planner", default="grasp")
     p.add_argument("--n", type=int, default=10, help="problems (default 10)")
     p.add_argument("--horizon", type=int, default=None)
@@ -77,29 +81,51 @@ def cmd_train(args) -> int:
 
 
 def cmd_execute(args) -> int:
-    from ..analysis.execute import execute
+    from ..analysis.diagnose import diagnose
     from ..analysis.mpc import mpc
     from ..planners import check_name, make_planner, run
     from ..worlds import get_world
     world = get_world(args.world)
+    if not world.simulator:
+        raise GraspvizError(f"world {world.name!r} has no simulator: execute judges plans in one (worlds with one: "
+                            f"{', '.join(SIM_WORLDS)}, or yours: graspviz.make_world(model, simulate=...))")
     if args.steps is not None and args.steps < 0:
         raise GraspvizError(f"steps must be an integer >= 0; got {args.steps}")
     overrides = {"steps": args.steps} if args.steps else {}  # --steps 0: plan nothing (open loop only)
-    planner = make_planner(check_name(args.planner), world.config_for(args.planner, **overrides))
+    planner = make_planner(check_name(args.planner), world.config_for(args.planner, args.settings, **overrides))
     problem = world.sample_problems(args.n, args.horizon, seed=args.seed)
+    diagnosis = None
     if args.replan_every:
         out = mpc(world, planner, problem, replan_every=args.replan_every, seed=args.seed, replan_steps=args.replan_steps)
+        success, final_distance = out.success, out.final_distance
         mode = f"MPC (re-plan every {args.replan_every}, {out.plans} plans)"
     else:
         hist = run(planner, problem, args.seed, args.steps, checkpoints=False)
-        out = execute(world, problem, hist.last.actions)
+        diagnosis = diagnose(world, hist)  # the plan run once in the simulator: the summary and the verdicts
+        success, final_distance = diagnosis.success_true, diagnosis.distance_true
         mode = "open loop"
-    print(f"{args.world} {args.planner} n={args.n} T={problem.horizon}: success {out.success.mean():.2f}, "
-          f"median final distance {np.median(out.final_distance):.3g} ({mode}, judged in the simulator: "
+    print(f"{args.world} {args.planner} n={args.n} T={problem.horizon}: success {success.mean():.2f}, "
+          f"median final distance {np.median(final_distance):.3g} ({mode}, judged in the simulator: "
           f"{world.success_rule})")
     config, auto = (out.config, out.auto) if args.replan_every else (hist.config, hist.meta.get("auto", {}))
     print("\n".join(settings_lines(config, planner.name, auto)))
+    print("\n".join(verdict_lines(diagnosis)))
     return 0
+
+
+def verdict_lines(diagnosis) -> list[str]:
+    """What ``graspviz execute`` prints after its summary: the batch's verdict (simulator and model), then one line
+    per problem that misses the goal in the simulator, all from :mod:`graspviz.analysis.diagnose` (None: an MPC
+    run, whose executed actions come from several plans, so no one model rollout to judge)."""
+    from ..analysis.diagnose import SUCCESS_KINDS
+    if diagnosis is None:
+        return ["verdicts per problem: open loop only (MPC re-plans from the simulator's state, so no one model "
+                "rollout is judged); run without --replan-every to see them"]
+    failed = [b for b, kind in enumerate(diagnosis.kinds) if kind not in SUCCESS_KINDS]
+    head = f"verdicts: {diagnosis.summary()}"
+    if not failed:
+        return [head, "every problem reaches the goal in the simulator"]
+    return [head, *(diagnosis.problem_line(b) for b in failed)]
 
 
 def check_data_file(path: str, world=None) -> None:
