@@ -41,7 +41,7 @@ def main(src: str, out: str) -> None:
                 if len(got) < 3:
                     cells.append("-")
                     continue
-                gap = got["world"]["success_rate"] - got["auto"]["success_rate"]
+                gap = round(got["world"]["success_rate"] - got["auto"]["success_rate"], 6)
                 gaps.append((gap, w, T, p))
                 a = _pct(got["auto"])
                 cells.append(f"{'**' + a + '**' if gap > 0.10 else a} / {_pct(got['world'])} / {_pct(got['fixed'])}")
@@ -73,7 +73,7 @@ def main(src: str, out: str) -> None:
                 cells.append(" / ".join(f"{100 * v:.0f}" for v in vals))
             lines.append(f"| {w} | {T} | " + " | ".join(cells) + " |")
     if spreads:
-        big = [s for s in spreads if s[0] > 0.05]
+        big = [s for s in spreads if round(100 * s[0]) > 5]
         lines += ["", f"Success changes by at most 5 points in {len(spreads) - len(big)} of {len(spreads)} cells"
                   + ("; larger: " + ", ".join(f"{w} T={T} {p} ({100 * s:.0f} points)"
                                               for s, w, T, p in sorted(big, reverse=True)) if big else "") + "."]
