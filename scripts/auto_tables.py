@@ -4,7 +4,7 @@ Reads the JSON rows ``graspviz bench --settings auto world fixed --json`` wrote 
 present, the ``--rescale`` runs, and writes two Markdown tables: success (%) with auto vs the world's tuned
 settings vs the old fixed defaults per world, horizon and planner; and auto success under a change of units.
 
-    python scripts/auto_tables.py RESULTS_DIR docs/results/auto_settings.md
+    python scripts/auto_tables.py RESULTS_DIR docs/results/auto_settings.md   (scale_*.json under RESULTS_DIR or RESULTS_DIR/scale)
 """
 
 from __future__ import annotations
@@ -58,7 +58,8 @@ def main(src: str, out: str) -> None:
               "| world | T | " + " | ".join(PLANNERS) + " |", "|---|---|" + "---|" * len(PLANNERS)]
     spreads = []
     for w in WORLDS:
-        runs = {u: _rows(src_dir / f"scale_{w}_{u[0]}_{u[1]}.json") for u in UNITS}
+        runs = {u: _rows(src_dir / f"scale_{w}_{u[0]}_{u[1]}.json") or _rows(src_dir / "scale" / f"scale_{w}_{u[0]}_{u[1]}.json")
+                for u in UNITS}
         if not all(runs.values()):
             continue
         for T in sorted({r["horizon"] for r in runs[UNITS[0]]}):
