@@ -51,7 +51,7 @@ NONE = "(none)"
 #: the "settings from" choices (label -> :meth:`~graspviz.worlds.base.World.config_for`'s ``settings``)
 SETTINGS_LABELS = {"the world's tuned settings": "world", "auto (derived from the model)": "auto",
                    "fixed defaults": "fixed"}
-#: what an automatic knob's empty box says before a run has derived its value (then: "auto: 0.031")
+#: what an automatic knob's empty box says while its value cannot be derived (else: "auto: 0.031")
 AUTO_PENDING = "auto (derived when a run starts)"
 
 
@@ -704,13 +704,14 @@ class App:
 
     def _show_derived(self):
         """An automatic knob left empty shows the value the run shown derived for it: ``auto: 0.031``."""
-        derived = self.state.derived()
-        for k in self.state.knobs():
+        st = self.state
+        for k in st.knobs():
             w, name = self.knob_widgets.get(k.name), k.name
-            if not k.auto or w is None or name not in self.state.config:
+            if not k.auto or w is None or name not in st.config:
                 continue
-            v = derived.get(name)
-            text = AUTO_PENDING if v is None or self.state.config[name] is not None else f"auto: {v:.3g}"
+            # what a Run would use now: the run shown derived it, or (settings changed) one probe derives it
+            v = st.current_value(name) if st.config[name] is None and not st.busy else None
+            text = AUTO_PENDING if v is None else f"auto: {v:.3g}"
             if w.placeholder != text:
                 w.placeholder = text
 
