@@ -475,8 +475,6 @@ class AppState(param.Parameterized):
             except (Exception, KeyboardInterrupt) as e:
                 return self._error(e)
 
-    continue_run = step
-
     def replay_step(self, delta: int = 1, loop: bool = False) -> bool:
         """Move the cursor ``delta`` recorded iterations through the run shown (the page's Step / Play replay the
         recording). At either end it stays (or, with ``loop``, wraps) and returns False."""
