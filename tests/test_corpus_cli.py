@@ -284,6 +284,14 @@ CASES = {
                                  "--replan-every", "-1"], "replan_every must be an integer >= 1; got -1"),
     "execute seed negative": (["execute", "--world", "pointmaze", "--n", "1", "--seed", "-1"],
                               "--seed must be an integer >= 0; got -1"),
+    # adversarial: worlds without a decoder, step sizes, counts, output paths
+    "adversarial unknown world": (["adversarial", "--world", "moon"], "unknown world 'moon'; expected one of"),
+    "adversarial world without decoder": (["adversarial", "--world", "pusht"], "world 'pusht' has no decoder"),
+    "adversarial eps 0": (["adversarial", "--world", "wall_pixels", "--eps", "0"], "eps must be numbers > 0"),
+    "adversarial draws 0": (["adversarial", "--world", "wall_pixels", "--draws", "0"], "draws must be an integer >= 1"),
+    "adversarial n 0": (["adversarial", "--world", "wall_pixels", "--n", "0"], "--n must be an integer >= 1; got 0"),
+    "adversarial json missing folder": (["adversarial", "--world", "wall_pixels", "--json", "{dir}/no/such/a.json"],
+                                        "does not exist"),
 }
 
 

@@ -21,11 +21,11 @@ from __future__ import annotations
 import os
 import sys
 
-from . import bench, info, plan, serve, sim, tune
+from . import adversarial, bench, info, plan, serve, sim, tune
 from .common import PROG, Formatter, Parser, UsageError, check_common, knob_epilog, os_message
 
 #: the modules whose ``add(subparsers)`` adds their subcommands, in the order ``--help`` lists them
-COMMANDS = (plan, info, bench, tune, sim, serve)
+COMMANDS = (plan, info, bench, tune, sim, serve, adversarial)
 
 
 def build_parser() -> Parser:
