@@ -327,13 +327,52 @@ def test_execute_verdicts_match_the_simulator_on_pointmaze(capsys, monkeypatch):
     assert kinds == {"model_lied", "optimiser_failed"}  # both readings are exercised
 
 
-def test_execute_with_mpc_says_why_there_are_no_per_problem_verdicts(capsys, monkeypatch):
+def test_mpc_verdicts_of_one_plan_are_the_open_loop_verdicts():
+    """An MPC episode with a single plan is open-loop execution: its verdicts, distances and first lies are those
+    diagnose gives on that plan."""
+    from graspviz.analysis.diagnose import diagnose, diagnose_mpc
     w = WindyWorld()
+    p = w.sample_problems(4, 8, seed=0)
+    one = mpc(w, _gd(200), p, replan_every=8, seed=3)
+    ref = diagnose(w, run(_gd(200), p, seed=3))
+    got = diagnose_mpc(w, one, w.true_endpoints(p)[1])
+    assert got.kinds == ref.kinds == tuple(w.KINDS)
+    np.testing.assert_array_equal(got.first_lie, ref.first_lie)
+    np.testing.assert_allclose(got.model_error, ref.model_error)
+    np.testing.assert_allclose(got.distance_model, ref.distance_model)
+
+
+def test_mpc_verdicts_judge_what_each_plan_predicted():
+    """Re-planning every step against a steady wind the model does not know: every plan's model rollout reaches
+    the goal, so a miss is the model's lie; its one-step predictions are off by exactly the wind (below the
+    threshold), so the error never reaches it. A stronger wind makes the first step a lie."""
+    from graspviz.analysis.diagnose import diagnose_mpc
+    w = DriftWorld()
+    p = w.sample_problems(4, 6, seed=0)
+    out = mpc(w, _gd(), p, replan_every=1, replan_steps=60)
+    assert out.predicted.shape == out.true.shape == (4, 7, 2)
+    np.testing.assert_allclose(out.predicted[:, 1:] - out.true[:, 1:], np.tile([-w.drift, 0.0], (4, 6, 1)), atol=1e-6)
+    d = diagnose_mpc(w, out, w.true_endpoints(p)[1])
+    assert d.kinds == ("success",) * 4 and (d.first_lie == -1).all()
+    w.drift = 0.7  # each step now lies by more than the 0.5 threshold, and the last step's wind misses the goal
+    d = diagnose_mpc(w, mpc(w, _gd(), p, replan_every=1, replan_steps=60), w.true_endpoints(p)[1])
+    assert d.kinds == ("model_lied",) * 4 and (d.first_lie == 1).all(), (d.kinds, d.first_lie)
+
+
+def test_execute_with_mpc_prints_verdicts_per_failed_problem(capsys, monkeypatch):
     import graspviz.worlds
     from graspviz import cli
+    w = DriftWorld()
+    w.drift = 0.7
     monkeypatch.setattr(graspviz.worlds, "get_world", lambda name: w)
-    assert cli.main(["execute", "--world", "pointmaze", "--planner", "gd", "--n", "2", "--horizon", "8", "--steps",
-                     "20", "--replan-every", "4"]) == 0
+    assert cli.main(["execute", "--world", "pointmaze", "--planner", "gd", "--n", "3", "--horizon", "6",
+                     "--steps", "60", "--replan-every", "1"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[-1].startswith("verdicts per problem: open loop only")
-    assert not _verdict_lines(out)
+    assert "(MPC (re-plan every 1, 6 plans)" in out[0], out[0]
+    head = next(line for line in out if line.startswith("verdicts: "))
+    assert head.startswith("verdicts: simulator: 0 of 3 reach the goal (position error < 0.5) | model: 3 of 3") \
+        and head.endswith("(model: what each plan predicted from the state it started in)"), head
+    lines = _verdict_lines(out)
+    assert sorted(lines) == [0, 1, 2], out
+    assert all(line.startswith(f"problem {b}: {READING['model_lied']}: simulator position error ")
+               and line.endswith("the model's error first reaches 0.5 at step 1") for b, line in lines.items()), lines

@@ -24,7 +24,8 @@ kind                  simulator     model       reading
 ====================  ============  ==========  =========================================================
 
 :class:`DiagnosisCache` keeps recent diagnoses per (run, iteration): scrubbing back and forth costs no
-simulator calls. The app, the CLI (``graspviz execute``) and notebook 08 all read verdicts from here.
+simulator calls. :func:`diagnose_mpc` gives the same verdicts on a closed-loop (MPC) episode, where the model's
+side is what each plan predicted. The app, the CLI (``graspviz execute``) and notebook 08 all read verdicts from here.
 """
 
 from __future__ import annotations
@@ -192,10 +193,30 @@ def diagnose(world, history: History, snap: Snapshot | int | None = None) -> Dia
     start, goal = true_endpoints(world, history)
     B = start.shape[0]
     true = np.asarray(world.simulate(start, host_actions(snap.actions, B)), dtype=np.float64)  # (B, T+1, S_true)
+    model = np.asarray(world.to_true(np.asarray(snap.rollout, dtype=np.float64))) if snap.evaluated else None
+    return _verdicts(world, int(snap.iteration), goal, true, model, t0)
+
+
+def diagnose_mpc(world, result, goal) -> Diagnosis:
+    """Verdicts on an MPC episode (:func:`graspviz.analysis.mpc.mpc`'s result; ``goal``: the true goals (B, S_true)).
+
+    The simulator's side is the executed episode; the model's side is ``result.predicted``: each step as the
+    model predicted it when the plan it came from was made, so "the model lied" reads: the final plan's model
+    rollout reached the goal and the simulator did not, and the first lie is the first step where a plan's
+    prediction was off by the success threshold. No simulator call (the episode is already simulated)."""
+    world = as_world(world)
+    t0 = time.perf_counter()
+    model = result.predicted if result.evaluated and result.predicted is not None else None
+    return _verdicts(world, int(result.iterations), np.asarray(goal, dtype=np.float64),
+                     np.asarray(result.true, dtype=np.float64), model, t0)
+
+
+def _verdicts(world, iteration: int, goal, true, model, t0) -> Diagnosis:
+    """The Diagnosis of true rollouts (B, T+1, S_true) against the model's (same shape; None: not evaluated)."""
     ok_true, d_true = world.judge(true[:, -1], goal)
     rule = Rule.of(world)
-    if snap.evaluated:
-        model = np.asarray(world.to_true(np.asarray(snap.rollout, dtype=np.float64)))  # (B, T+1, S_true)
+    B, evaluated = true.shape[0], model is not None
+    if evaluated:
         ok_model, d_model = world.judge(model[:, -1], goal)
         err = np.asarray(world.distance(model, true), dtype=float)  # (B, T+1)
         extra_model = _extra_terms(world, model[:, -1], goal)
@@ -205,10 +226,10 @@ def diagnose(world, history: History, snap: Snapshot | int | None = None) -> Dia
         extra_model = ()
     over = np.nan_to_num(err, nan=-np.inf) >= rule.threshold
     first = np.where(over.any(1), over.argmax(1), -1)
-    kinds = tuple("not_evaluated" if not snap.evaluated else
+    kinds = tuple("not_evaluated" if not evaluated else
                   ("success" if m else "sim_only") if t else ("model_lied" if m else "optimiser_failed")
                   for t, m in zip(ok_true, ok_model))
-    return Diagnosis(world=world.name, iteration=int(snap.iteration), rule=rule, simulator=bool(world.simulator),
+    return Diagnosis(world=world.name, iteration=iteration, rule=rule, simulator=bool(world.simulator),
                      success_true=_ro(ok_true), distance_true=_ro(d_true), success_model=_ro(ok_model),
                      distance_model=_ro(d_model), model_error=_ro(err), first_lie=_ro(first), true_rollout=_ro(true),
                      kinds=kinds, extra_true=_extra_terms(world, true[:, -1], goal), extra_model=extra_model,

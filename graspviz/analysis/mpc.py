@@ -9,6 +9,11 @@ segment), so a simulator whose observation is not its full state (Push-T's 5-D s
 is never reset mid-episode. The first plan runs the config's ``steps``; each re-plan ``replan_steps``
 iterations (default a quarter of them). Automatic knobs are derived once, on the first plan's problem. Plan k is seeded ``seed + 7919 k``. Success is judged on the
 executed trajectory's final true state.
+
+The result also keeps the model's view of the episode for verdicts (:func:`graspviz.analysis.diagnose.diagnose_mpc`):
+``predicted`` (B, T+1, S_true) holds, for every executed step, the state the model predicted for it when the
+plan that step came from was made (from the true state reached then), so its last column is what the final
+plan promised. ``evaluated`` is False when the model failed on some plan's final iterate (no prediction).
 """
 
 from __future__ import annotations
@@ -44,6 +49,8 @@ class MPCResult:
     stop_reasons: tuple = ()
     config: dict = dataclasses.field(default_factory=dict)  # the settings every plan used (absolute values)
     auto: dict = dataclasses.field(default_factory=dict)  # those derived from the model and the first problem
+    predicted: np.ndarray | None = None  # (B, T+1, S_true): each step as its plan's model rollout predicted it
+    evaluated: bool = True  # False: the model failed on some plan's final iterate (``predicted`` is NaN there)
 
 
 def defaults(planner: Planner, horizon: int, replan_every=None, replan_steps=None) -> tuple[int, int]:
@@ -65,7 +72,7 @@ def mpc(world, planner: Planner, problem: Problem, replan_every: int | None = No
     every, later_steps = defaults(planner, T, replan_every, replan_steps)
     true_start, true_goal = world.true_endpoints(problem)
     sub, warm, executed, done = problem, None, [], 0
-    plans, plan_time, iters, stops = 0, 0.0, 0, []
+    plans, plan_time, iters, stops, predicted, evaluated = 0, 0.0, 0, [], [], True
     while done < T:
         plan_seed = int(seed) + SEED_STRIDE * plans
         state = planner.init(sub, plan_seed, warm_start=warm)
@@ -78,6 +85,9 @@ def mpc(world, planner: Planner, problem: Problem, replan_every: int | None = No
         plan = np.array(hist.last.actions, dtype=np.float64)  # (B, T - done, A)
         n = min(every, plan.shape[1])
         executed.append(plan[:, :n])
+        evaluated &= bool(hist.last.evaluated)
+        seen = np.asarray(world.to_true(np.asarray(hist.last.rollout, dtype=np.float64)))  # (B, T - done + 1, S_true)
+        predicted.append(seen[:, :n + 1] if plans == 0 else seen[:, 1:n + 1])
         done += n
         true = np.asarray(world.simulate(true_start, np.concatenate(executed, 1)))  # (B, done + 1, S_true)
         warm = torch.as_tensor(plan[:, n:]) if n < plan.shape[1] else None
@@ -89,4 +99,5 @@ def mpc(world, planner: Planner, problem: Problem, replan_every: int | None = No
     success, distance = world.judge(true[:, -1], true_goal)
     return MPCResult(true=true, actions=np.concatenate(executed, 1), success=success, final_distance=distance, plans=plans,
                      planning_time_s=plan_time, iterations=iters, stop_reasons=tuple(stops),
-                     config=planner.config.to_dict(), auto=dict(planner.auto))
+                     config=planner.config.to_dict(), auto=dict(planner.auto),
+                     predicted=np.concatenate(predicted, 1), evaluated=evaluated)

@@ -17,7 +17,9 @@ from ..core.errors import GraspvizError
 from ..core.config import SETTINGS
 from .common import SETTINGS_HELP, settings_lines
 
-SIM_WORLDS = ("pointmaze", "pusht", "wall_pixels")
+from ..worlds.learned import DEFAULT_MODELS
+
+SIM_WORLDS = tuple(DEFAULT_MODELS)  # the simulator worlds with a learned model to collect data for and train
 
 
 def add(sub) -> None:
@@ -81,7 +83,7 @@ def cmd_train(args) -> int:
 
 
 def cmd_execute(args) -> int:
-    from ..analysis.diagnose import diagnose
+    from ..analysis.diagnose import diagnose, diagnose_mpc
     from ..analysis.mpc import mpc
     from ..planners import check_name, make_planner, run
     from ..worlds import get_world
@@ -94,9 +96,9 @@ def cmd_execute(args) -> int:
     overrides = {"steps": args.steps} if args.steps else {}  # --steps 0: plan nothing (open loop only)
     planner = make_planner(check_name(args.planner), world.config_for(args.planner, args.settings, **overrides))
     problem = world.sample_problems(args.n, args.horizon, seed=args.seed)
-    diagnosis = None
     if args.replan_every:
         out = mpc(world, planner, problem, replan_every=args.replan_every, seed=args.seed, replan_steps=args.replan_steps)
+        diagnosis = diagnose_mpc(world, out, world.true_endpoints(problem)[1])
         success, final_distance = out.success, out.final_distance
         mode = f"MPC (re-plan every {args.replan_every}, {out.plans} plans)"
     else:
@@ -109,20 +111,19 @@ def cmd_execute(args) -> int:
           f"{world.success_rule})")
     config, auto = (out.config, out.auto) if args.replan_every else (hist.config, hist.meta.get("auto", {}))
     print("\n".join(settings_lines(config, planner.name, auto)))
-    print("\n".join(verdict_lines(diagnosis)))
+    print("\n".join(verdict_lines(diagnosis, mpc=bool(args.replan_every))))
     return 0
 
 
-def verdict_lines(diagnosis) -> list[str]:
+def verdict_lines(diagnosis, mpc: bool = False) -> list[str]:
     """What ``graspviz execute`` prints after its summary: the batch's verdict (simulator and model), then one line
-    per problem that misses the goal in the simulator, all from :mod:`graspviz.analysis.diagnose` (None: an MPC
-    run, whose executed actions come from several plans, so no one model rollout to judge)."""
+    per problem that misses the goal in the simulator, all from :mod:`graspviz.analysis.diagnose` (``mpc``: the
+    model's side is what each plan predicted when it was made, :func:`~graspviz.analysis.diagnose.diagnose_mpc`)."""
     from ..analysis.diagnose import SUCCESS_KINDS
-    if diagnosis is None:
-        return ["verdicts per problem: open loop only (MPC re-plans from the simulator's state, so no one model "
-                "rollout is judged); run without --replan-every to see them"]
     failed = [b for b, kind in enumerate(diagnosis.kinds) if kind not in SUCCESS_KINDS]
     head = f"verdicts: {diagnosis.summary()}"
+    if mpc:
+        head += " (model: what each plan predicted from the state it started in)"
     if not failed:
         return [head, "every problem reaches the goal in the simulator"]
     return [head, *(diagnosis.problem_line(b) for b in failed)]
