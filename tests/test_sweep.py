@@ -79,3 +79,37 @@ def test_bad_cells_are_refused_before_running():
     x = axis(knob("grasp", "sigma"), 0.0, 0.2, 2)
     with pytest.raises(gv.GraspvizError, match="two different knobs"):
         sweep(world, "grasp", {}, x, problem, y=x)
+
+
+def test_a_ray_sweep_equals_the_serial_one():
+    """The same grid on a local Ray cluster (cells as tasks, any order): the same numbers, every cell done."""
+    pytest.importorskip("ray")
+    world = gv.get_world("wall")
+    problem = world.sample_problems(3, horizon=20, seed=1)
+    base = world.config_for("grasp", steps=20).to_dict()
+    x = axis(knob("grasp", "lr_actions"), 0.01, 0.1, 3)
+    serial = sweep(world, "grasp", base, x, problem, check_every=10)
+    seen = []
+    on_ray = sweep(world, "grasp", base, x, problem, check_every=10, backend="ray", num_cpus=2,
+                   callback=lambda d, n: seen.append((d, n)))
+    assert on_ray.done.all() and not on_ray.stopped and sorted(seen) == [(1, 3), (2, 3), (3, 3)]
+    np.testing.assert_array_equal(on_ray.success, serial.success)
+    np.testing.assert_array_equal(on_ray.final_success, serial.final_success)
+    assert on_ray.configs == serial.configs
+
+
+def test_a_stopped_ray_sweep_keeps_what_finished():
+    pytest.importorskip("ray")
+    world = gv.get_world("wall")
+    problem = world.sample_problems(2, horizon=20, seed=0)
+    base = world.config_for("grasp", steps=10).to_dict()
+    x = axis(knob("grasp", "sigma"), 0.0, 0.2, 3)
+    r = sweep(world, "grasp", base, x, problem, check_every=5, backend="ray", num_cpus=1, should_stop=lambda: True)
+    assert r.stopped and r.done.sum() == 0 and np.isnan(r.success).all()
+
+
+def test_an_unknown_backend_is_refused():
+    world = gv.get_world("wall")
+    x = axis(knob("grasp", "sigma"), 0.0, 0.2, 2)
+    with pytest.raises(gv.GraspvizError, match="backend must be 'serial' or 'ray'; got 'dask'"):
+        sweep(world, "grasp", {}, x, world.sample_problems(1, horizon=5), backend="dask")

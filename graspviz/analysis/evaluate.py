@@ -38,6 +38,7 @@ distances for the same seeds (timings differ, of course).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 import os
@@ -307,7 +308,10 @@ def _run_serial(jobs, progress) -> list[dict]:
     return out
 
 
-def _run_ray(jobs, progress, address, num_cpus) -> list[dict]:
+@contextlib.contextmanager
+def ray_cluster(address: str | None = None, num_cpus: int | None = None):
+    """The ``ray`` module, connected: to the cluster at ``address``, else to a local one with ``num_cpus`` CPUs
+    (default: all), shut down on exit unless it was already running. One rule for the benchmark and the sweep."""
     try:
         import ray
     except ImportError:
@@ -317,6 +321,14 @@ def _run_ray(jobs, progress, address, num_cpus) -> list[dict]:
         kw = dict(address=address) if address else dict(num_cpus=num_cpus or os.cpu_count() or 1)
         ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False, **kw)
     try:
+        yield ray
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _run_ray(jobs, progress, address, num_cpus) -> list[dict]:
+    with ray_cluster(address, num_cpus) as ray:
         task = ray.remote(num_cpus=1)(_ray_job)
         refs = [task.remote(j) for j in jobs]
         bar = _bar(len(jobs), progress)
@@ -328,9 +340,6 @@ def _run_ray(jobs, progress, address, num_cpus) -> list[dict]:
         if bar is not None:
             bar.close()
         return ray.get(refs)
-    finally:
-        if started:
-            ray.shutdown()
 
 
 def _bar(total, progress):

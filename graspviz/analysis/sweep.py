@@ -9,9 +9,12 @@ its ``median_time_s`` the median time to success of those that do (NaN where non
 the last plan alone.
 
 Grids follow each knob's declared scale: :func:`axis` spaces the values geometrically for a knob declared
-``log`` (:func:`graspviz.core.config.knob`), linearly otherwise, and rounds integer knobs. The cells run one after
-another; ``callback(done, total)`` reports progress and ``should_stop()`` (checked between cells) ends the sweep
-early, keeping the cells done (``done`` marks them).
+``log`` (:func:`graspviz.core.config.knob`), linearly otherwise, and rounds integer knobs. With
+``backend="serial"`` the cells run one after another in this process; with ``backend="ray"`` each cell is a Ray
+task (one CPU, one torch thread) on the cluster at ``ray_address`` or on a local one, and cells finish in any
+order. Either way ``callback(done, total)`` reports progress and ``should_stop()`` (checked between cells, or
+while waiting for Ray) ends the sweep early, keeping the cells done (``done`` marks them; Ray's pending cells
+are cancelled).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from ..core.config import Knob, knobs
 from ..core.errors import GraspvizError, expect
 from ..core.types import Problem
 from ..planners import make_planner, planner_class
-from .evaluate import _open_loop_job
+from .evaluate import _open_loop_job, ray_cluster
 from .execute import as_world
 
 #: at most this many values per axis (a 2-D sweep runs up to MAX_POINTS**2 cells)
@@ -135,42 +138,84 @@ def axis(knob: Knob, low, high, n: int) -> Axis:
 
 
 def sweep(world, planner: str, base: dict, x: Axis, problem: Problem, y: Axis | None = None, seed: int = 0,
-          check_every: int = 10, callback=None, should_stop=None) -> SweepResult:
+          check_every: int = 10, callback=None, should_stop=None, backend: str = "serial",
+          ray_address: str | None = None, num_cpus: int | None = None) -> SweepResult:
     """Run the grid ``x`` (x ``y``) of ``planner`` with settings ``base`` on ``problem``; see the module docstring.
 
     ``base``: a config dict (e.g. the app's current settings); each cell overrides the swept knobs. Bad values are
     refused before any cell runs."""
     world = as_world(world)
     expect(y is None or y.name != x.name, f"a 2-D sweep needs two different knobs; got {x.name} twice")
+    expect(backend in ("serial", "ray"), f"backend must be 'serial' or 'ray'; got {backend!r}")
     ys = [None] if y is None else list(y.values)
     configs = [[make_planner(planner, dict(base), **{x.name: xv, **({} if y is None else {y.name: yv})}).config
                 for xv in x.values] for yv in ys]  # every cell validated before the first one runs
     shape = (len(ys), len(x.values))
     success, final, tts = np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan)
     done = np.zeros(shape, bool)
-    t0, total, stopped = time.perf_counter(), shape[0] * shape[1], False
-    for i in range(shape[0]):
-        for j in range(shape[1]):
-            if should_stop is not None and should_stop():
+    t0, total = time.perf_counter(), shape[0] * shape[1]
+    cells = [(i, j) for i in range(shape[0]) for j in range(shape[1])]
+    spec = dict(check_every=int(check_every), planner_seed=int(seed))
+
+    def record(i, j, out):
+        success[i, j] = float(np.mean(out["success"]))
+        final[i, j] = float(np.mean(out["final_success"]))
+        times = [t for t in out["time_to_success_s"] if t is not None]
+        tts[i, j] = float(np.median(times)) if times else np.nan
+        done[i, j] = True
+        if callback is not None:
+            callback(int(done.sum()), total)
+
+    def stop() -> bool:
+        return should_stop is not None and bool(should_stop())
+
+    if backend == "serial":
+        stopped = False
+        for i, j in cells:
+            if stop():
                 stopped = True
                 break
-            cfg = configs[i][j]
-            out = _open_loop_job(world, make_planner(planner, cfg), problem,
-                                 dict(check_every=int(check_every), planner_seed=int(seed)))
-            success[i, j] = float(np.mean(out["success"]))
-            final[i, j] = float(np.mean(out["final_success"]))
-            times = [t for t in out["time_to_success_s"] if t is not None]
-            tts[i, j] = float(np.median(times)) if times else np.nan
-            done[i, j] = True
-            if callback is not None:
-                callback(int(done.sum()), total)
-        if stopped:
-            break
+            record(i, j, _cell(world, planner, configs[i][j].to_dict(), problem, spec))
+    else:
+        stopped = _sweep_on_ray(world, planner, configs, problem, spec, cells, record, stop, ray_address, num_cpus)
     return SweepResult(world=world.name, planner=planner, base=dict(base), x=x, y=y, success=success,
                        final_success=final, median_time_s=tts, done=done,
                        configs=tuple(tuple(c.to_dict() for c in row) for row in configs), batch=problem.batch,
                        horizon=problem.horizon, seed=int(seed), check_every=int(check_every),
                        seconds=time.perf_counter() - t0, stopped=stopped)
+
+
+def _cell(world, planner: str, config: dict, problem: Problem, spec: dict) -> dict:
+    """One cell: the planner with ``config`` on ``problem``, judged as the benchmark judges a job."""
+    return _open_loop_job(as_world(world), make_planner(planner, config), problem, spec)
+
+
+def _ray_cell(world, planner, config, problem, spec) -> dict:
+    import torch
+    torch.set_num_threads(1)  # one CPU per task: the cluster runs the cells side by side
+    return _cell(world, planner, config, problem, spec)
+
+
+def _sweep_on_ray(world, planner, configs, problem, spec, cells, record, stop, address, num_cpus) -> bool:
+    """Every cell as a Ray task; records them as they finish; True when ``stop()`` cancelled the rest."""
+    with ray_cluster(address, num_cpus) as ray:
+        task = ray.remote(num_cpus=1)(_ray_cell)
+        ref = world.name if _registered(world) else world  # a registered world travels by name
+        pending = {task.remote(ref, planner, configs[i][j].to_dict(), problem, spec): (i, j) for i, j in cells}
+        while pending:
+            if stop():
+                for r in pending:
+                    ray.cancel(r, force=True)
+                return True
+            ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.5)
+            for r in ready:
+                record(*pending.pop(r), ray.get(r))
+    return False
+
+
+def _registered(world) -> bool:
+    from ..worlds import WORLDS
+    return WORLDS.get(world.name) is type(world)
 
 
 __all__ = ["Axis", "SweepResult", "axis", "default_range", "sweep", "sweepable", "MAX_POINTS"]
