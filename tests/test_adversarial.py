@@ -76,10 +76,21 @@ def test_index_separates_an_adversarial_model_from_an_honest_one():
         assert abs(s["off_manifold_rand"]) < 0.25 and np.all(np.abs(r.dmanifold_grad) <= r.step[:, None] + 1e-9)
 
 
-def test_gradient_is_the_term_grasp_stop_gradient_cuts():
-    """d(terms)/d(states) = dL/ds with gradients through the model's state input minus GRASP's reshaped dL/ds."""
+class ToyHistory(Toy):
+    """Toy with a window of ``history`` frames (N, h, S), oldest first: the newest frame plus a velocity term."""
+
+    history = 3
+
+    def step(self, s, a):
+        return super().step(s[:, -1] + 0.5 * (s[:, -1] - s[:, -2]), a)
+
+
+@pytest.mark.parametrize("cls", [Toy, ToyHistory])
+def test_gradient_is_the_term_grasp_stop_gradient_cuts(cls):
+    """d(terms)/d(states) = dL/ds with gradients through the model's state input minus GRASP's reshaped dL/ds
+    (with a history window too, where each virtual state feeds several predictions)."""
     torch.manual_seed(1)
-    model = gv.WorldModel(Toy(3.0).double(), dtype=torch.float64)
+    model = gv.WorldModel(cls(3.0).double(), dtype=torch.float64)
     B, T, S = 3, 5, 4
     s0, goal = torch.randn(B, S, dtype=torch.float64), torch.randn(B, S, dtype=torch.float64)
     states, actions = torch.randn(B, T - 1, S, dtype=torch.float64), torch.randn(B, T, 2, dtype=torch.float64)
@@ -92,6 +103,15 @@ def test_gradient_is_the_term_grasp_stop_gradient_cuts():
         return torch.autograd.grad((dyn + gamma * goal_err).sum(), [x])[0]
     assert torch.allclose(g, grad(False) - grad(True), atol=1e-10)
     assert g.abs().max() > 0.1
+
+
+def test_history_model_runs_and_separates():
+    world = gv.make_world(ToyHistory(10.0).double(), name="toy_history", horizon=6,
+                          sample=lambda n, horizon, rng: (rng.uniform(-1, 1, (n, 2)), rng.uniform(-1, 1, (n, 2))),
+                          to_planning=lambda x: np.concatenate([x, np.zeros(x.shape[:-1] + (2,))], -1),
+                          true_state_dim=2, planner_defaults=toy_world(0.0, "toy_h").planner_defaults)
+    r = measure(world)
+    assert r.units == 4 * 5 * len(r.iterations) and r.headline() > 3.0, r.summary()
 
 
 def test_nearest_distance():

@@ -123,7 +123,7 @@ class AdversarialResult:
         a = self.index(e)[m]
         step = float(self.step[e])
         return dict(
-            eps=float(self.eps[e]), step=step, units=int(m.sum()),
+            eps=float(self.eps[e]), step=step, units=int(m.sum()), distance=_med(self.distance[m]),
             adversarial_index=_med(a), index_q25=_q(a, 25), index_q75=_q(a, 75),
             share_above_1=float(np.mean(a > 1)) if a.size else float("nan"),
             loss_drop_grad=_med(dl_g / loss), loss_drop_rand=_med(dl_r.mean(-1) / loss),
@@ -363,7 +363,8 @@ def summary_lines(result: AdversarialResult) -> list[str]:
     for k in r.iterations:
         s = r.summary(0, r.iteration == k)
         lines.append(f"  iteration {k}: A {s['adversarial_index']:.3g}, loss drop grad {100 * s['loss_drop_grad']:.3g}%,"
-                     f" off-manifold grad {s['off_manifold_grad']:.2f} vs random {s['off_manifold_rand']:.2f}")
+                     f" off-manifold grad {s['off_manifold_grad']:.2f} vs random {s['off_manifold_rand']:.2f}; "
+                     f"distance to a real frame {s['distance']:.3g}")
     return lines
 
 __all__ = ["adversarial", "AdversarialResult", "input_terms", "state_input_gradient", "nearest_distance",
