@@ -239,6 +239,18 @@ def reference_latents(world: World, problem_true_start, plans, n: int, horizon: 
                            for i in range(0, x.shape[0], CHUNK)])
 
 
+def _step_effects(model, s0, states, actions, goal, gamma, terms, img0, dist0, refs, step):
+    """(loss decrease, RMS image change, change of the nearest-real-frame distance), each (B * (T-1),), of moving
+    the virtual states (B, T-1, S) by ``step`` (B, T-1, S)."""
+    moved = states + step
+    with torch.no_grad():
+        new_terms = input_terms(model, s0, moved, states, actions, goal, gamma)  # (B, T-1)
+    flat = moved.reshape(-1, states.shape[-1])
+    img = _decode(model, flat)
+    return ((terms - new_terms).reshape(-1), (img - img0).square().mean(-1).sqrt(),
+            nearest_distance(flat, refs) - dist0)
+
+
 def _decoder_of(world: World, model):
     if getattr(model, "decode", None) is None or not callable(model.decode):
         raise GraspvizError(f"world {world.name!r} has no decoder: the adversarial test measures how a latent step "
@@ -312,15 +324,11 @@ def adversarial(world, *, n: int = DEFAULTS["n"], seed: int = DEFAULTS["seed"], 
         img0, dist0 = _decode(model, flat0), nearest_distance(flat0, refs)
         dl, di, dm = [], [], []
         for e in range(len(eps)):
-            moved = states[None] + step_len[e] * dirs  # (1+R, B, T-1, S)
-            with torch.no_grad():
-                new_terms = torch.stack([input_terms(model, s0, moved[j], states, actions, goal, gamma)
-                                         for j in range(1 + R)])  # (1+R, B, T-1)
-            flat = moved.reshape(-1, S)
-            img = _decode(model, flat).reshape(1 + R, B * (T - 1), -1)
-            dl.append((terms[None] - new_terms).reshape(1 + R, -1))
-            di.append((img - img0[None]).square().mean(-1).sqrt())
-            dm.append(nearest_distance(flat, refs).reshape(1 + R, -1) - dist0[None])
+            per = [_step_effects(model, s0, states, actions, goal, gamma, terms, img0, dist0, refs,
+                                 step_len[e] * dirs[j]) for j in range(1 + R)]  # one direction at a time (memory)
+            dl.append(torch.stack([p[0] for p in per]))  # (1+R, U_k)
+            di.append(torch.stack([p[1] for p in per]))
+            dm.append(torch.stack([p[2] for p in per]))
         dl, di, dm = (torch.stack(x).cpu().numpy()[:, :, ok.cpu().numpy()] for x in (dl, di, dm))  # (E, 1+R, U_k)
         okn = ok.cpu().numpy()
         rows["loss"].append(terms.reshape(-1).cpu().numpy()[okn])
