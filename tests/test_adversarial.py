@@ -135,9 +135,9 @@ def test_cli_prints_the_index_and_writes_json(tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(gv.WORLDS, "toy_cli", type(toy_world(10.0, "toy_cli")))
     out = tmp_path / "adv.json"
     code = cli.main(["adversarial", "--world", "toy_cli", "--n", "3", "--draws", "4", "--references", "32",
-                     "--json", str(out), "--threads", "1"])
+                     "--eps", "0.002", "0.004", "--json", str(out), "--threads", "1"])
     text = capsys.readouterr().out
-    assert code == 0 and "adversarial index" in text, text
+    assert code == 0 and "adversarial index" in text and "not small" not in text, text
     data = json.loads(out.read_text())
     assert data["world"] == "toy_cli" and data["adversarial_index"] > 3.0
     assert len(data["summary"]) == 2 and len(data["by_iteration"]) == len(data["iterations"])
@@ -146,6 +146,10 @@ def test_cli_prints_the_index_and_writes_json(tmp_path, capsys, monkeypatch):
     names = {t.name for t in fig.data}
     assert any(GRADIENT in str(n) for n in names) and any(RANDOM in str(n) for n in names)
     assert "A = " in fig.layout.title.text
+    # a step far beyond first order is flagged
+    code = cli.main(["adversarial", "--world", "toy_cli", "--n", "3", "--draws", "4", "--references", "32",
+                     "--eps", "0.002", "5", "--threads", "1"])
+    assert code == 0 and "at eps 5 the steps are not small" in capsys.readouterr().out
 
 
 def test_figure_without_results_says_so():

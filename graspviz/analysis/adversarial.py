@@ -368,6 +368,11 @@ def summary_lines(result: AdversarialResult) -> list[str]:
             f" vs random {100 * s['loss_drop_rand']:.2g}%; image change grad {s['image_grad']:.3g} vs random "
             f"{s['image_rand']:.3g}; steepness {s['steepness']:.3g}, raw loss-per-image ratio {s['raw_ratio']:.3g}; "
             f"off-manifold share grad {s['off_manifold_grad']:.2f} vs random {s['off_manifold_rand']:.2f}")
+    first, last = r.summary(0), r.summary(len(r.eps) - 1)
+    if len(r.eps) > 1 and not 0.8 < last["steepness"] / max(first["steepness"], 1e-300) < 1.25:
+        lines.append(f"note: at eps {r.eps[-1]:g} the steps are not small (steepness {last['steepness']:.3g} vs "
+                     f"{first['steepness']:.3g} at eps {r.eps[0]:g}: second-order effects); read the smallest eps, "
+                     f"or check it with a smaller one")
     for k in r.iterations:
         s = r.summary(0, r.iteration == k)
         lines.append(f"  iteration {k}: A {s['adversarial_index']:.3g}, loss drop grad {100 * s['loss_drop_grad']:.3g}%,"
