@@ -48,9 +48,15 @@ def problem_name(part: str, b: int) -> str:
     return f"{part} (b={b})"
 
 
+def layout_base(title: str | None = None, height: int | None = None) -> dict:
+    """The shared layout settings (template, title, margins, legend, height) as a plain dict: what
+    :func:`base_layout` applies, for figures built in one ``go.Figure(data=..., layout=...)`` call."""
+    return dict(template=TEMPLATE, title=title, margin=dict(l=55, r=20, t=50 if title else 20, b=45),
+                legend=dict(orientation="v"), **({"height": height} if height else {}))
+
+
 def base_layout(fig: go.Figure, title: str | None = None, height: int | None = None) -> go.Figure:
-    fig.update_layout(template=TEMPLATE, title=title, margin=dict(l=55, r=20, t=50 if title else 20, b=45),
-                      legend=dict(orientation="v"), **({"height": height} if height else {}))
+    fig.update_layout(**layout_base(title, height))
     return fig
 
 

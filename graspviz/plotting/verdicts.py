@@ -10,7 +10,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .theme import PART_COLORS, base_layout, empty_figure
+from .theme import PART_COLORS, base_layout, empty_figure, layout_base
 
 LIE_HEATMAP = "model error |model - simulator|"
 FIRST_LIE = "first step over the threshold"
@@ -39,27 +39,29 @@ def fig_model_error(error, first_lie, threshold: float, iteration: int, b: int |
              [1.0, "#a50f15"]]
     hover = [[f"problem {i}, step {j}: error %{{z:.3g}}{u}" + (f"<br>{kinds[i]}" if kinds is not None else "")
               for j in range(T1)] for i in range(B)]
-    fig = go.Figure(go.Heatmap(z=err, x=np.arange(T1), y=np.arange(B), zmin=0, zmax=top, colorscale=scale,
-                               name=LIE_HEATMAP, colorbar=dict(title=f"error{u}", thickness=12),
-                               text=hover, hovertemplate="%{text}<extra></extra>", xgap=1, ygap=1))
     fl = np.asarray(first_lie, dtype=int)
     rows = np.flatnonzero(fl >= 0)
-    fig.add_trace(go.Scatter(x=fl[rows], y=rows, mode="markers", name=f"{FIRST_LIE} ({threshold:g}{u})",
-                             marker=dict(symbol="x", size=11, color="#111111", line=dict(width=1, color="white")),
-                             hovertemplate="problem %{y}: the model's error first reaches "
-                                           f"{threshold:g}{u} at step %{{x}}<extra></extra>"))
+    traces = [dict(type="heatmap", z=err, x=np.arange(T1), y=np.arange(B), zmin=0, zmax=top, colorscale=scale,
+                   name=LIE_HEATMAP, colorbar=dict(title=dict(text=f"error{u}"), thickness=12), text=hover,
+                   hovertemplate="%{text}<extra></extra>", xgap=1, ygap=1),
+              dict(type="scatter", x=fl[rows], y=rows, mode="markers", name=f"{FIRST_LIE} ({threshold:g}{u})",
+                   marker=dict(symbol="x", size=11, color="#111111", line=dict(width=1, color="white")),
+                   hovertemplate="problem %{y}: the model's error first reaches "
+                                 f"{threshold:g}{u} at step %{{x}}<extra></extra>")]
+    shapes = []
     if b is not None:
         x0, x1 = (-0.5, T1 - 0.5) if t is None else (t - 0.5, t + 0.5)
-        fig.add_shape(type="rect", x0=x0, x1=x1, y0=b - 0.5, y1=b + 0.5, line=dict(color=PART_COLORS["goal"], width=3),
-                      name=SELECTED)
-    fig.update_xaxes(title_text="time step t (click a cell: that problem and step in the plan view)",
-                     range=[-0.5, T1 - 0.5])
-    fig.update_yaxes(title_text="problem b", range=[B - 0.5, -0.5], dtick=1 if B <= 20 else None)
-    fig = base_layout(fig, title or f"where the model lies: |model - simulator| per step, iteration {iteration}",
-                      height=max(260, min(520, 90 + 26 * B)))
-    fig.update_layout(legend=dict(orientation="h", y=1.0, yanchor="bottom", x=1.0, xanchor="right"),
-                      margin=dict(t=70))
-    return fig
+        shapes.append(dict(type="rect", x0=x0, x1=x1, y0=b - 0.5, y1=b + 0.5,
+                           line=dict(color=PART_COLORS["goal"], width=3), name=SELECTED))
+    look = layout_base(title or f"where the model lies: |model - simulator| per step, iteration {iteration}",
+                       height=max(260, min(520, 90 + 26 * B)))
+    look["margin"].update(t=70)
+    # built as plain dicts and validated once: the app redraws this figure at every Step
+    return go.Figure(data=traces, layout=dict(
+        shapes=shapes, xaxis=dict(title=dict(text="time step t (click a cell: that problem and step in the plan view)"),
+                                  range=[-0.5, T1 - 0.5]),
+        yaxis=dict(title=dict(text="problem b"), range=[B - 0.5, -0.5], dtick=1 if B <= 20 else None),
+        **{**look, "legend": dict(orientation="h", y=1.0, yanchor="bottom", x=1.0, xanchor="right")}))
 
 
 def _ticks(values, log: bool) -> list[str]:
