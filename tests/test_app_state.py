@@ -87,6 +87,47 @@ def test_replay_steps_through_the_recording_without_extending_it():
     assert st.step(2) and st.history.last.iteration == 12  # Continue is the one that optimises further
 
 
+def _cursor(fig):
+    return sorted((s.x0, s.xref, s.yref) for s in fig.layout.shapes if s.line.color == "black")
+
+
+def test_losses_cursor_follows_the_cursor_and_the_curves_follow_the_run():
+    """The losses' curves are drawn once per run; a Step moves only the cursor: one line per panel at the cursor's
+    iteration, as ``add_vline`` draws it, and a new run or a fork redraws the curves."""
+    st = small()
+    st.run()
+    st.scrub(3)
+    a = st.figures(("losses",))["losses"]
+    panels = sorted({(t.xaxis, t.yaxis) for t in a.data})
+    assert _cursor(a) == sorted((3, x, f"{y} domain") for x, y in panels) and len(panels) == 4
+    st.replay_step(1)
+    b = st.figures(("losses",))["losses"]
+    assert _cursor(b) == sorted((4, x, f"{y} domain") for x, y in panels) and _cursor(a)[0][0] == 3
+    ref = gv.plotting.fig_losses([("run", st.history)], title="losses")
+    ref.add_vline(x=4, line=dict(color="black", width=1.5))
+    assert b.to_plotly_json() == ref.to_plotly_json()
+    assert st.step(2)  # Continue: a longer run, longer curves
+    c = st.figures(("losses",))["losses"]
+    assert len(c.data[0].x) == len(st.history) == 13 and _cursor(c)[0][0] == 12
+    st.scrub(5)
+    assert st.set_config("gamma", 0.5) and st.fork()  # the fork joins the losses
+    names = [t.name for t in st.figures(("losses",))["losses"].data]
+    assert any(n.startswith("fork at k=5") for n in names)
+
+
+def test_prefetch_diagnoses_the_next_then_the_previous_iteration():
+    st = small()
+    st.run()
+    st.scrub(4)
+    h = st.history
+    assert st._diag.peek(h, 5) is None and st._diag.peek(h, 3) is None
+    assert st.prefetch_diagnosis() and st._diag.peek(h, 5) is not None and st._diag.peek(h, 3) is None
+    assert st.prefetch_diagnosis() and st._diag.peek(h, 3) is not None
+    assert not st.prefetch_diagnosis()  # both neighbours known: nothing to do
+    st.replay_step(1)
+    assert st.diagnosis() is st._diag.peek(h, 5)  # the Step finds its verdicts computed
+
+
 def test_slider_value_changes_next_run():
     st = small()
     st.run()

@@ -107,6 +107,7 @@ class AppState(param.Parameterized):
         self._fork_id = None
         self._job_s = None  # (seconds, iterations, batch * horizon, world, planner) of the last run
         self._races = {}  # run id -> race_record of that run (for the race overlay)
+        self._losses = None  # (key, branches, figure): the losses drawn last, without the cursor
         self.apply_defaults()
 
     # -- settings --------------------------------------------------------------------------------------
@@ -771,6 +772,20 @@ class AppState(param.Parameterized):
         self._diag_s[h.world] = d.seconds
         return d
 
+    def prefetch_diagnosis(self) -> bool:
+        """Diagnose, ahead of time, the next recorded iteration after the cursor, else the one before it (what Step
+        and Back show next); True when it computed one. Nothing while a job runs."""
+        h = self.shown_history
+        snap = self.snapshot
+        if self.busy or self._live is not None or snap is None or h.world not in WORLDS:
+            return False
+        its = h.iterations
+        i = its.index(snap.iteration)
+        for j in (i + 1, i - 1):
+            if 0 <= j < len(its) and self._diag.peek(h, its[j]) is None:
+                return self.diagnosis(h.at(its[j])) is not None
+        return False
+
     def verdict_markdown(self) -> str:
         """The selected problem's verdict with its numbers (simulator and model), for the pane next to the plot."""
         d = self.diagnosis()
@@ -1033,11 +1048,7 @@ class AppState(param.Parameterized):
             if "plan" in which:
                 out["plan"] = self.plan_figure(snap)
             if "losses" in which:
-                branches = self.branches() if self._live is None else [("run", h)]
-                out["losses"] = P.fig_losses(branches or [("run", h)],
-                                             title=self._titled("losses" + (" (branches overlaid)"
-                                                                            if len(branches) > 1 else "")))
-                out["losses"].add_vline(x=snap.iteration, line=dict(color="black", width=1.5))
+                out["losses"] = self.losses_figure(snap)
             if "gap" in which:
                 b = min(self.problem_index, snap.rollout.shape[0] - 1)
                 out["gap"] = P.fig_gap(h, b=b, title=self._titled(f"dynamics gap (problem {b})"))
@@ -1057,6 +1068,20 @@ class AppState(param.Parameterized):
         if "sweep" in which and self.sweep_result is not None:
             out["sweep"] = P.fig_sweep(self.sweep_result, current=self.sweep_current())
         return {k: v for k, v in out.items() if k in which}
+
+    def losses_figure(self, snap):
+        """The losses of the run shown (its fork and the runs overlaid) with the cursor at ``snap``. The curves are
+        drawn once per run and title; a Step only moves the cursor (:func:`~graspviz.plotting.diagnostics.with_vline`)."""
+        from .. import plotting as P
+        from ..plotting.diagnostics import with_vline
+        h = self.shown_history
+        branches = self.branches() if self._live is None else [("run", h)]
+        title = self._titled("losses" + (" (branches overlaid)" if len(branches) > 1 else ""))
+        branches = branches or [("run", h)]
+        key = (title, tuple((label, id(b), len(b)) for label, b in branches))
+        if self._losses is None or self._losses[0] != key:  # (the branches are kept: their ids stay unique)
+            self._losses = (key, branches, P.fig_losses(branches, title=title))
+        return with_vline(self._losses[2], snap.iteration, line=dict(color="black", width=1.5))
 
     def lies_figure(self):
         """The model-vs-simulator error heatmap at the cursor (problem x step), the selection outlined."""

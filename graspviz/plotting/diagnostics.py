@@ -119,6 +119,18 @@ def fig_losses(histories, metrics=LOSS_METRICS, log: bool = True, title: str | N
     return fig
 
 
+def with_vline(fig: go.Figure, x, line: dict | None = None) -> go.Figure:
+    """A new figure: ``fig`` with a vertical line at ``x`` across each of its subplots that has data (the shapes
+    ``fig.add_vline(x=x, line=line)`` adds, in one pass: add_vline costs ~10 ms on the four-panel losses figure, and
+    the app moves the losses' cursor at every Step). ``fig`` is not changed."""
+    out = go.Figure(fig)
+    axes = sorted({(t.xaxis or "x", t.yaxis or "y") for t in out.data}, key=lambda a: int(a[0][1:] or 1))
+    out.layout.shapes = out.layout.shapes + tuple(
+        go.layout.Shape(type="line", x0=x, x1=x, xref=xa, y0=0, y1=1, yref=f"{ya} domain", line=line)
+        for xa, ya in axes)
+    return out
+
+
 def _vlines(xs) -> list:
     """Vertical dotted lines spanning the whole plot area (as plain shape dicts)."""
     return [dict(type="line", xref="x", yref="paper", x0=x, x1=x, y0=0, y1=1,
