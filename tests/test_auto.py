@@ -16,7 +16,7 @@ from graspviz.worlds.rescaled import rescaled
 UNITS = [(1.0, 1.0), (0.01, 1.0), (100.0, 1.0), (1.0, 10.0)]
 #: how each automatic knob scales with the states (c) and the actions (d): value(c, d) = value(1, 1) c^i d^j
 EXPONENTS = {"lr_states": (1, 0), "sigma": (1, 0), "lr_actions": (0, 1), "gamma": (0, 0), "sync_every": (0, 0),
-             "lr_sync": (0, 1), "action_scale": (0, 0), "temperature": (2, 0)}
+             "lr_sync": (0, 1), "action_scale": (0, 0), "temperature": (2, 0), "noise_std": (0, 0)}
 
 
 def _derived(planner, world, horizon=20, batch=8):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 
 from ..core import metrics as M
-from ..core.config import Config, knob
+from ..core.config import Config, knob, knobs
 from ..core.types import Problem, UpdateInfo
 from .cem import AUTO_SCALE, Sampler, SamplerState, draw, sample_costs
 from .scale import Scales
@@ -24,7 +24,8 @@ class MPPIConfig(Config):
 
     steps: int = knob(30, "iterations in a run", 1, 10_000)
     samples: int = knob(300, "K: action sequences sampled per problem and iteration", 2, 100_000)
-    noise_std: float = knob(0.5, "std of the action perturbations (times action_scale)", 0.0, 100.0)
+    noise_std: float | None = knob(0.5, "std of the action perturbations (times action_scale)", 0.0, 100.0,
+                                   auto="min(0.5, 4 x the fraction of the action range a plan needs)")
     temperature: float | None = knob(1.0, "lambda: lower is greedier (in units of the cost)", 1e-12, 1e12, log=True,
                                      auto="0.001 x the squared start-goal distance")
     std_decay: float = knob(1.0, "factor applied to the std after each iteration", 0.01, 1.0)
@@ -37,8 +38,9 @@ class MPPI(Sampler):
     label = "MPPI"
     Config = MPPIConfig
 
-    #: the constant of the automatic temperature's rule (measured in docs/results/auto.md)
-    AUTO_RULES = dict(temperature=0.001)
+    #: the constants of the automatic rules (measured: docs/results/auto_settings.md); the spread is never wider
+    #: than the fixed default 0.5, and narrower where a plan needs only a small part of the action range
+    AUTO_RULES = dict(temperature=0.001, noise_std=4.0)
 
     def initial_std(self) -> float:
         return self.config.noise_std
@@ -46,7 +48,9 @@ class MPPI(Sampler):
     def derive(self, problem: Problem, scales: Scales) -> dict:
         S = problem.model.state_dim  # the cost sums S squared coordinates of the final gap
         cost = S * max(scales.distance, 0.1 * scales.reach) ** 2
-        return {**super().derive(problem, scales), "temperature": self.AUTO_RULES["temperature"] * cost}
+        spread = min(next(k.fixed for k in knobs(self.config) if k.name == "noise_std"), self.AUTO_RULES["noise_std"] * scales.need)
+        return {**super().derive(problem, scales), "temperature": self.AUTO_RULES["temperature"] * cost,
+                "noise_std": spread}
 
     @torch.no_grad()
     def update(self, problem: Problem, state: SamplerState) -> tuple[SamplerState, UpdateInfo]:
