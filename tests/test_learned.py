@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from graspviz.core.errors import GraspvizError
-from graspviz.worlds import learned
+from graspviz.worlds import get_world, learned
 
 
 def _copy_assets(tmp_path, monkeypatch, name="pointmaze_mlp"):
@@ -25,9 +25,10 @@ def test_bundled_models_load():
     for name, entry in man.items():
         assert learned.model_path(name).stat().st_size < 3_000_000
         m = learned.load_model(name)
-        assert m.state_dim == (entry["architecture"]["hparams"].get("state_dim") or entry["architecture"]["hparams"]["latent"])
+        assert m.state_dim == get_world(entry["world"]).state_dim  # the planning state of the model's world
+        window = (3, m.state_dim) if m.history == 1 else (3, m.history, m.state_dim)
         with torch.no_grad():
-            out = m.step(torch.zeros(3, m.state_dim), torch.zeros(3, m.action_dim))
+            out = m.step(torch.zeros(window), torch.zeros(3, m.action_dim))
         assert out.shape == (3, m.state_dim) and torch.isfinite(out).all()
 
 
@@ -52,7 +53,6 @@ def test_architecture_mismatch_refused(tmp_path, monkeypatch):
 
 def test_missing_model_message(tmp_path, monkeypatch):
     monkeypatch.setenv("GRASPVIZ_ASSETS", str(tmp_path))
-    from graspviz.worlds import get_world
     with pytest.raises(GraspvizError, match="graspviz train --world pointmaze"):
         get_world("pointmaze").make_model()
 

@@ -6,6 +6,9 @@ Architectures:
   statistics are buffers saved with the weights.
 - :class:`PixelWM`: a small conv autoencoder (64 x 64 grey image -> latent of dim ``latent``) with a residual
   latent dynamics MLP ``z' = z + mlp(z, a)``; ``encode`` / ``decode`` map images <-> latents.
+- :class:`TokenWM`: a DINO-WM-style patch-token model: a conv encoder turns a 64 x 64 frame into an 8 x 8 grid of
+  ``dim``-D tokens (trained first, with a decoder, then frozen), and a conv predictor over the token grid maps the
+  tokens of the last ``history`` frames plus the action to the next frame's tokens.
 
 Weights live in ``<assets>/models/<name>.safetensors`` (no pickle) and are described in
 ``<assets>/manifest.json`` (architecture, hyper-parameters, sha256, data, seed, accuracy).
@@ -27,7 +30,8 @@ from torch import nn
 from ..core.errors import GraspvizError
 from ..core.model import WorldModel
 
-DEFAULT_MODELS = {"pointmaze": "pointmaze_mlp", "pusht": "pusht_mlp", "wall_pixels": "wall_pixels_ae"}
+DEFAULT_MODELS = {"pointmaze": "pointmaze_mlp", "pusht": "pusht_mlp", "wall_pixels": "wall_pixels_ae",
+                  "wall_tokens": "wall_tokens_wm"}
 
 
 def assets_dir() -> Path:
@@ -206,7 +210,94 @@ class PixelWM(nn.Module):
     forward = step
 
 
-ARCHITECTURES = {"StateMLP": StateMLP, "PixelWM": PixelWM}
+GRID = 8  # TokenWM's token grid side: three stride-2 convolutions take 64 x 64 pixels to 8 x 8 patches
+
+
+class TokenWM(nn.Module):
+    """Patch-token pixel world model in the shape of DINO-WM: frame -> P = 8 x 8 tokens of ``dim`` dims.
+
+    - ``encode``: 64 x 64 frame (+ two coordinate channels) -> three stride-2 4 x 4 convolutions and a 3 x 3 one ->
+      an 8 x 8 grid of ``dim``-D tokens (each token sees a 38 x 38 px window around its 8 x 8 patch). The planning
+      state is the grid flattened token by token: ``z[p * dim + d]`` is dimension ``d`` of patch ``p`` (row-major).
+    - ``decode_logits``: tokens -> two 64 x 64 channels, the frame and a blurred copy of the dot (what stage 1 is
+      trained to reconstruct); ``decode`` gives the frame in [0, 1], to look at latents.
+    - ``step(s, a)``: the tokens of the last ``history`` frames ``s`` (N, h, S) (oldest first; a plain (N, S) is a
+      dot at rest: its frame repeated) and the action (N, A) -> the next frame's tokens (N, S). A conv net on the
+      token grid: the ``h`` frames' normalised tokens stacked as channels, the action broadcast to every patch and
+      two coordinate channels; the output is a normalised change of the last frame's tokens.
+    """
+
+    def __init__(self, dim: int = 16, channels: int = 32, hidden: int = 32, history: int = 3, action_dim: int = 2,
+                 action_low=None, action_high=None):
+        super().__init__()
+        c, h = channels, hidden
+        self.dim, self.history, self.action_dim = dim, history, action_dim
+        self.state_dim = GRID * GRID * dim
+        self.hparams = dict(dim=dim, channels=channels, hidden=hidden, history=history, action_dim=action_dim,
+                            action_low=action_low, action_high=action_high)
+        self.action_low, self.action_high = action_low, action_high
+        self.enc = nn.Sequential(nn.Conv2d(3, c, 4, 2, 1), nn.SiLU(), nn.Conv2d(c, c, 4, 2, 1), nn.SiLU(),
+                                 nn.Conv2d(c, c, 4, 2, 1), nn.SiLU(), nn.Conv2d(c, dim, 3, 1, 1))
+        self.dec = nn.Sequential(nn.Conv2d(dim + 2, c, 3, 1, 1), nn.SiLU(), nn.ConvTranspose2d(c, c, 4, 2, 1),
+                                 nn.SiLU(), nn.ConvTranspose2d(c, c, 4, 2, 1), nn.SiLU(),
+                                 nn.ConvTranspose2d(c, 2, 4, 2, 1))
+        self.pred = nn.Sequential(nn.Conv2d(history * dim + action_dim + 2, h, 3, 1, 1), nn.SiLU(),
+                                  nn.Conv2d(h, h, 3, 1, 1), nn.SiLU(), nn.Conv2d(h, h, 3, 1, 1), nn.SiLU(),
+                                  nn.Conv2d(h, dim, 3, 1, 1))
+        # token statistics of the frozen encoder (set before the predictor is trained): per token dimension
+        for k in ("z_mean", "z_std", "d_std"):
+            self.register_buffer(k, torch.zeros(dim) if k == "z_mean" else torch.ones(dim))
+
+    # -- token layout ------------------------------------------------------------------------------
+    def grid(self, z):
+        """Flat states (N, S) -> token grids (N, dim, 8, 8)."""
+        return z.reshape(-1, GRID, GRID, self.dim).permute(0, 3, 1, 2)
+
+    def flat(self, g):
+        """Token grids (N, dim, 8, 8) -> flat states (N, S)."""
+        return g.permute(0, 2, 3, 1).reshape(g.shape[0], -1)
+
+    def encode(self, img):
+        """Images (N, 64, 64) or (N, 1, 64, 64) in [0, 1] -> flat token grids (N, 8 * 8 * dim)."""
+        if img.dim() == 3:
+            img = img[:, None]
+        return self.flat(self.enc(torch.cat([img, _coords(img.shape[0], img.shape[-1], img)], 1)))
+
+    def decode_logits(self, z):
+        """Flat tokens (N, S) -> logits (N, 2, 64, 64): the frame and the blurred dot."""
+        g = self.grid(z)
+        return self.dec(torch.cat([g, _coords(g.shape[0], GRID, g)], 1))
+
+    def decode(self, z):
+        """Flat tokens (N, S) -> images (N, 64, 64) in [0, 1]."""
+        return torch.sigmoid(self.decode_logits(z)[:, 0])
+
+    def set_stats(self, tokens, deltas):
+        """Per-dimension mean / std of encoded tokens (..., S) and of their one-step changes (..., S)."""
+        t, d = tokens.reshape(-1, self.dim), deltas.reshape(-1, self.dim)
+        self.z_mean.copy_(t.mean(0))
+        self.z_std.copy_(t.std(0).clamp_min(1e-6))
+        self.d_std.copy_(d.std(0).clamp_min(1e-6))
+
+    def delta_normalised(self, s, a):
+        """The predictor's raw output (N, dim, 8, 8) for windows s (N, h, S) and actions a (N, A)."""
+        n = s.shape[0]
+        g = self.grid(s.reshape(n * self.history, -1))
+        g = (g - self.z_mean[:, None, None]) / self.z_std[:, None, None]
+        g = g.reshape(n, self.history * self.dim, GRID, GRID)
+        act = a[:, :, None, None].expand(-1, -1, GRID, GRID)
+        return self.pred(torch.cat([g, act, _coords(n, GRID, g)], 1))
+
+    def step(self, s, a):
+        if s.dim() == 2:  # a single frame: the dot at rest for the whole window
+            s = s[:, None].expand(-1, self.history, -1)
+        last = self.grid(s[:, -1])
+        return self.flat(last + self.d_std[:, None, None] * self.delta_normalised(s, a))
+
+    forward = step
+
+
+ARCHITECTURES = {"StateMLP": StateMLP, "PixelWM": PixelWM, "TokenWM": TokenWM}
 
 
 def build(arch: str, hparams: dict) -> nn.Module:

@@ -10,6 +10,15 @@ Training:
 - ``wall_pixels``: :class:`~graspviz.worlds.learned.PixelWM` trained jointly on image reconstruction
   (BCE of the decoded first frame), latent prediction (MSE to the stop-gradient encoding of the next
   image) and pixel prediction (BCE of the decoded predicted latent); the BCE up-weights the dot's pixels.
+- ``wall_tokens``: :class:`~graspviz.worlds.learned.TokenWM` in two stages, DINO-WM's recipe with our own encoder.
+  Stage 1 (``steps // 2`` steps, batch 32): the encoder and decoder as an autoencoder on single frames, the decoder
+  reconstructing the frame (BCE, dot pixels up-weighted) and a blurred copy of the dot (the frame minus the static
+  walls, Gaussian blur of ``BLUR`` px, peak scaled to 1): the blurred target makes tokens a few patches away from
+  the dot encode it too, so token distances keep growing with the dot's displacement beyond a blob's width.
+  Stage 2 (the other steps, batch 64): the encoder is FROZEN, every frame is encoded once, and the predictor alone
+  is trained on the frozen tokens: ``ROLLOUT`` chained predictions from windows of the last 3 frames (a window
+  reaching before an episode's start repeats its first frame, as :meth:`WorldModel.windows` pads), MSE of each to the
+  true next tokens in units of the per-dimension std of one-step token changes.
 
 Training runs on one CPU thread, so the same command gives the same weights (and SHA-256) on any
 machine with the same torch build. After training the weights go to ``<assets>/models/<name>.safetensors`` and the manifest gets an entry
@@ -29,8 +38,9 @@ from tqdm.auto import tqdm
 from ..core.errors import GraspvizError
 from . import learned
 
-EPISODE_LEN = {"pointmaze": 20, "pusht": 20, "wall_pixels": 20}
-DEFAULT_EPISODES = {"pointmaze": 400, "pusht": 400, "wall_pixels": 500}
+EPISODE_LEN = {"pointmaze": 20, "pusht": 20, "wall_pixels": 20, "wall_tokens": 20}
+DEFAULT_EPISODES = {"pointmaze": 400, "pusht": 400, "wall_pixels": 500, "wall_tokens": 500}
+BLUR, ROLLOUT = 8.0, 3  # wall_tokens: the blurred target's std (px); chained predictions per predictor sample
 
 
 def _world(name):
@@ -60,6 +70,10 @@ def collect(world: str, episodes: int, seed: int = 0, length: int | None = None,
             if rng.random() < 0.5:  # start the agent next to the block so pushes are frequent
                 s0[:2] = s0[2:4] + rng.normal(0, 40, 2)
             a = w.random_actions(rng, s0, T)
+        elif world == "wall_tokens":
+            from .sims.common import random_actions
+            s0 = w.random_start(rng)
+            a = random_actions(rng, T, [-1, -1], [1, 1], hold=int(rng.integers(1, 5)))
         else:
             s0 = rng.uniform(6, 58, 2)
             from .sims.common import random_actions
@@ -88,6 +102,9 @@ def _arch(world):
     if world == "pusht":
         return "StateMLP", dict(state_dim=5, action_dim=2, hidden=192, layers=3, action_low=0.0, action_high=512.0,
                                 angle_index=4)
+    if world == "wall_tokens":
+        return "TokenWM", dict(dim=16, channels=32, hidden=32, history=3, action_dim=2, action_low=-1.0,
+                               action_high=1.0)
     return "PixelWM", dict(latent=12, action_dim=2, channels=16, hidden=128, action_low=-1.0, action_high=1.0)
 
 
@@ -164,6 +181,111 @@ def train_pixel(world, data, steps, seed, progress=True, lr=2e-3, batch=32, k=1)
     return m, arch, hp
 
 
+def _blur_kernel(std: float) -> torch.Tensor:
+    r = int(3 * std)
+    k = torch.exp(-torch.arange(-r, r + 1, dtype=torch.float32) ** 2 / (2 * std ** 2))
+    return k / k.sum()
+
+
+def blurred_dot(imgs, bg, std: float = BLUR) -> torch.Tensor:
+    """Images (N, 64, 64) -> the dot alone (walls subtracted), Gaussian-blurred by ``std`` px and scaled so that a
+    free dot peaks at 1, clipped to [0, 1]: stage 1's second reconstruction target."""
+    from .sims.wall_pixels import BLOB_STD
+    k = _blur_kernel(std)
+    x = (imgs - bg).clamp_min(0)[:, None]
+    x = torch.nn.functional.conv2d(x, k[None, None, :, None], padding=(k.numel() // 2, 0))
+    x = torch.nn.functional.conv2d(x, k[None, None, None, :], padding=(0, k.numel() // 2))
+    return (x[:, 0] * (BLOB_STD ** 2 + std ** 2) / BLOB_STD ** 2).clamp(0, 1)
+
+
+def _windows(Z, e, t, h):
+    """The frozen tokens of the ``h`` frames up to ``t`` of episodes ``e``, as a list (oldest first; before the
+    start, the first frame)."""
+    return [Z[e, (t - h + 1 + j).clamp_min(0)] for j in range(h)]
+
+
+def train_tokens(world, data, steps, seed, progress=True, lr=2e-3, batch=(32, 64), k=ROLLOUT):
+    from .sims.wall_pixels import background, render_batch
+    arch, hp = _arch(world)
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    m = learned.build(arch, hp)
+    st, ac = data["states"], torch.tensor(data["actions"], dtype=torch.float32)
+    E, T1 = st.shape[:2]
+    imgs = torch.tensor(render_batch(st.reshape(-1, 2)), dtype=torch.float32)  # (E * T1, 64, 64)
+    bg = torch.tensor(background(), dtype=torch.float32)
+    bce = torch.nn.functional.binary_cross_entropy_with_logits
+    stage1, stage2 = steps // 2, steps - steps // 2
+    # stage 1: encoder + decoder on single frames
+    ae = list(m.enc.parameters()) + list(m.dec.parameters())
+    opt = torch.optim.Adam(ae, lr=lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(stage1, 1))
+    bar = tqdm(range(stage1), desc=f"train {world} (1/2: encoder)", disable=not progress)
+    for _ in bar:
+        o = imgs[torch.randint(0, imgs.shape[0], (batch[0],), generator=gen)]
+        logits = m.decode_logits(m.encode(o))
+        wt = 1.0 + 100.0 * (o - bg).clamp_min(0)  # up-weight the dot's pixels (a few dozen of 4096)
+        rec = bce(logits[:, 0], o, weight=wt)
+        blur = bce(logits[:, 1], blurred_dot(o, bg))
+        loss = rec + blur
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        bar.set_postfix(rec=f"{rec.item():.4f}", blur=f"{blur.item():.4f}", refresh=False)
+    # stage 2: the encoder is frozen; the predictor learns on its tokens
+    for p in ae:
+        p.requires_grad_(False)
+    with torch.no_grad():
+        Z = torch.cat([m.encode(imgs[i:i + 512]) for i in range(0, imgs.shape[0], 512)]).reshape(E, T1, -1)
+    del imgs
+    m.set_stats(Z, Z[:, 1:] - Z[:, :-1])
+    scale = m.d_std.repeat(Z.shape[-1] // m.dim)  # per flat coordinate
+    opt = torch.optim.Adam(m.pred.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(stage2, 1))
+    k = min(k, T1 - 1)
+    bar = tqdm(range(stage2), desc=f"train {world} (2/2: predictor)", disable=not progress)
+    for _ in bar:
+        e = torch.randint(0, E, (batch[1],), generator=gen)
+        t = torch.randint(0, T1 - k, (batch[1],), generator=gen)
+        win = _windows(Z, e, t, m.history)
+        loss = 0.0
+        for j in range(k):
+            pred = m.step(torch.stack(win[-m.history:], 1), ac[e, t + j])
+            loss = loss + (((pred - Z[e, t + j + 1]) / scale) ** 2).mean() / k
+            win.append(pred)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        bar.set_postfix(pred=f"{loss.item():.4f}", refresh=False)
+    return m, arch, hp
+
+
+def evaluate_tokens(world, module, data, horizon) -> dict:
+    """Reconstruction, one-step and ``horizon``-step errors of a TokenWM in px (decoded dot centre vs truth)."""
+    from ..core.model import WorldModel
+    from .sims.wall_pixels import render_batch
+    w = _world(world)
+    module = module.float()
+    w._module = module
+    st = data["states"].astype(np.float64)
+    ac = torch.tensor(data["actions"], dtype=torch.float32)
+    E, T1 = st.shape[:2]
+    with torch.no_grad():
+        Z = module.encode(torch.tensor(render_batch(st.reshape(-1, 2)), dtype=torch.float32)).reshape(E, T1, -1)
+        er = np.linalg.norm(w.to_true(Z.numpy()) - st, axis=-1).mean()
+        e = torch.arange(E).repeat_interleave(T1 - 1)
+        t = torch.arange(T1 - 1).repeat(E)
+        one = module.step(torch.stack(_windows(Z, e, t, module.history), 1), ac[e, t])
+        e1 = np.linalg.norm(w.to_true(one.numpy()) - st[:, 1:].reshape(-1, 2), axis=-1).mean()
+        roll = WorldModel(module, validate=False).rollout(Z[:, 0], ac)  # as planners roll out: padded windows
+        eT = np.linalg.norm(w.to_true(roll[:, -1].numpy()) - st[:, -1], axis=-1).mean()
+    return {"one_step_error": float(e1), f"{horizon}_step_error": float(eT), "reconstruction_error": float(er),
+            "units": "px (dot position decoded from the predicted tokens)", "episodes": E,
+            "frame_skip": w.frame_skip}
+
+
 def evaluate_model(world, module, n=64, seed=12345, horizon=10) -> dict:
     """One-step and ``horizon``-step errors of the model against fresh simulator rollouts (true units:
     position error for pointmaze / wall_pixels (decoded), agent+block position error for pusht)."""
@@ -171,6 +293,8 @@ def evaluate_model(world, module, n=64, seed=12345, horizon=10) -> dict:
     w = _world(world)
     st = torch.tensor(data["states"], dtype=torch.float64)
     ac = torch.tensor(data["actions"], dtype=torch.float64)
+    if world == "wall_tokens":
+        return evaluate_tokens(world, module, data, horizon)
     module = module.double()
     with torch.no_grad():
         if world == "wall_pixels":
@@ -225,7 +349,7 @@ def train(world: str, data=None, steps: int = 3000, seed: int = 0, name: str | N
     if transitions < 2:  # one sample has no spread: the normalisation statistics would be NaN
         raise GraspvizError(f"training needs at least 2 transitions; the data holds {transitions}")
     t0 = time.time()
-    fn = train_pixel if world == "wall_pixels" else train_state_mlp
+    fn = {"wall_pixels": train_pixel, "wall_tokens": train_tokens}.get(world, train_state_mlp)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # the same floats on any machine (a parallel reduction may add in another order)
     try:

@@ -3,6 +3,7 @@
 - ``pointmaze``: gymnasium-robotics ``PointMaze_UMaze-v3`` (MuJoCo).
 - ``pusht``: gym-pusht ``gym_pusht/PushT-v0`` (pymunk), state observations.
 - ``wall_pixels``: the analytic DotWall rendered to 64x64 images, planned in a learned latent space.
+- ``wall_tokens``: the DotWall with frame-skip 5, planned on the patch tokens of a frozen learned encoder (DINO-WM style).
 
 Simulators are imported lazily, on first use, so ``import graspviz`` stays light.
 """
@@ -10,5 +11,6 @@ Simulators are imported lazily, on first use, so ``import graspviz`` stays light
 from .pointmaze import PointMaze
 from .pusht import PushT
 from .wall_pixels import WallPixels
+from .wall_tokens import WallTokens
 
-__all__ = ["PointMaze", "PushT", "WallPixels"]
+__all__ = ["PointMaze", "PushT", "WallPixels", "WallTokens"]

@@ -46,6 +46,17 @@ def background() -> np.ndarray:
     return render_batch([[-1e3, -1e3]])[0]
 
 
+def dot_centre(img) -> np.ndarray:
+    """Images (N, 64, 64) -> the dot's centre (N, 2) as (x, y): the centroid of what is left once the walls and
+    faint noise are subtracted (how a decoded latent is read back as a position)."""
+    img = np.clip(np.asarray(img, np.float64) - background() - 0.05, 0, None)
+    g = np.arange(SIZE) + 0.5
+    w = img.sum((1, 2)) + 1e-9
+    x = (img.sum(1) * g).sum(1) / w
+    y = (img.sum(2) * g).sum(1) / w
+    return np.stack([x, y], -1)
+
+
 class WallPixels(World):
     name = "wall_pixels"
     description = "DotWall from 64x64 images: planning in the latent space of a learned conv autoencoder"
