@@ -12,7 +12,7 @@ import urllib.parse
 
 import numpy as np
 import pytest
-from uihelp import (T_LONG, alert_text, button, click_cell, knob_box, open_app, open_tab, plot, plot_title,
+from uihelp import (T_LONG, alert_text, button, click_cell, knob_box, open_app, open_tab, own_world, plot, plot_title,
                     run_and_wait, type_into, wait_alert, wait_for, wait_idle, wait_label, wait_plot_title, wait_traces)
 
 pytestmark = pytest.mark.ui
@@ -67,7 +67,7 @@ def lies_truth(app):
     """Computed here, not by graspviz.analysis.diagnose: the plan shown run in the simulator, the model's own rollout,
     both judged by the world's rule; the per-step model error and the first step at or over the threshold."""
     st = app.state
-    world, snap = st.world_obj, st.snapshot
+    world, snap = own_world(app), st.snapshot
     start, goal = world.true_endpoints(st.problem())
     true = world.simulate(start, np.array(snap.actions, dtype=np.float64))
     model = world.to_true(np.array(snap.rollout, dtype=np.float64))

@@ -11,9 +11,9 @@ import re
 
 import numpy as np
 import pytest
-from uihelp import (T_LONG, alert_text, button, checkbox, knob_box, open_app, open_tab, pane_text, plot, plot_title,
-                    run_and_wait, scrub_to, type_into, wait_alert, wait_for, wait_idle, wait_label, wait_plot_title,
-                    wait_traces)
+from uihelp import (T_LONG, alert_text, button, checkbox, knob_box, open_app, open_tab, own_world, pane_text, plot,
+                    plot_title, run_and_wait, scrub_to, type_into, wait_alert, wait_for, wait_idle, wait_label,
+                    wait_plot_title, wait_traces)
 
 pytestmark = pytest.mark.ui
 
@@ -28,7 +28,7 @@ def truth(app):
     """The verdicts computed here, independently of graspviz.analysis.diagnose: the plan of the iterate shown run
     in the world's simulator, and the model's own rollout, both judged by the world's rule."""
     st = app.state
-    world, h, snap = st.world_obj, st.shown_history, st.snapshot
+    world, h, snap = own_world(app), st.shown_history, st.snapshot
     start, goal = world.true_endpoints(st.problem())
     true = world.simulate(start, np.array(snap.actions))
     ok_true, d_true = world.judge(true[:, -1], goal)

@@ -36,6 +36,14 @@ def open_app(page, url, apps, n=1, steps=20, world=None):
     return app, errors
 
 
+def own_world(app):
+    """A world instance of the test's own, of the world the app shows: a simulator holds state (pointmaze's MuJoCo
+    env), and the app's instance may be simulating on the server's thread at the same time (verdicts computed
+    ahead of a Step), so a test computing the truth never shares it."""
+    import graspviz as gv
+    return gv.get_world(app.state.world)
+
+
 def wait_for(cond, what, timeout=T_LONG / 1e3):
     t0 = time.time()
     while time.time() - t0 < timeout:
