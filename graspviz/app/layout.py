@@ -17,6 +17,7 @@ differ from the world's suggestion), so a link opens the same page.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import threading
@@ -235,6 +236,16 @@ class App:
         self._draw()
         self._draw_rest()
 
+    @contextlib.contextmanager
+    def _quiet(self):
+        """Widgets set from the state inside this block (not by the user): their watchers neither re-run nor echo
+        the value back to the state. Nests (the outer block stays quiet)."""
+        before, self._syncing = self._syncing, True
+        try:
+            yield
+        finally:
+            self._syncing = before
+
     # -- wiring ----------------------------------------------------------------------------------------
     def _wire(self):
         st = self.state
@@ -285,11 +296,8 @@ class App:
         if name == "batch":
             self.w_index.end = max(st.batch - 1, 0)
         if name == "world":
-            self._syncing = True
-            try:
+            with self._quiet():
                 self.w_horizon.value = st.horizon
-            finally:
-                self._syncing = False
         self.redraw()
         self.redraw_rest()
         self._maybe_autorun()
@@ -305,8 +313,7 @@ class App:
     def _sync_widgets(self):
         """Put the state's values into the widgets (after a refused value, an import, a link, a loaded run)."""
         st = self.state
-        self._syncing = True
-        try:
+        with self._quiet():
             for w, name in ((self.w_world, "world"), (self.w_planner, "planner"), (self.w_settings, "settings"),
                             (self.w_horizon, "horizon"),
                             (self.w_seed, "seed"), (self.w_batch, "batch")):
@@ -325,8 +332,6 @@ class App:
                 sl = self.log_sliders.get(name)
                 if sl is not None and v is not None and v > 0:
                     sl.value = min(max(math.log10(v), sl.start), sl.end)
-        finally:
-            self._syncing = False
 
     def _on_planner_change(self):
         self._build_config()
@@ -363,11 +368,8 @@ class App:
         if not self.state.set_config(name, event.new):
             w = self.knob_widgets.get(name)
             if w is not None:  # the box shows the kept value; the message names the bounds
-                self._syncing = True
-                try:
+                with self._quiet():
                     w.value = self.state.config.get(name)
-                finally:
-                    self._syncing = False
             return
         sl = self.log_sliders.get(name)
         if sl is not None and event.new is not None and event.new > 0:
@@ -459,11 +461,8 @@ class App:
         v = self.w_more.value
         if not isinstance(v, int) or not 1 <= v <= 100_000:
             self.state._error(f"Continue takes 1 .. 100000 iterations; got {v!r} (kept {self._more()})")
-            self._syncing = True
-            try:
+            with self._quiet():
                 self.w_more.value = self._more() if isinstance(v, int) and v >= 1 else 1
-            finally:
-                self._syncing = False
         self.b_continue.label = f"Continue +{self._more()}"
 
     # -- playback --------------------------------------------------------------------------------------
@@ -560,11 +559,8 @@ class App:
             return
         st = self.state
         st.focus(b, t)
-        self._syncing = True
-        try:
+        with self._quiet():
             self.w_index.value = st.problem_index
-        finally:
-            self._syncing = False
         self.redraw()
         self.redraw_rest()
 
@@ -588,16 +584,13 @@ class App:
     def _sweep_knobs(self):
         from ..analysis.sweep import sweepable
         names = [k.name for k in sweepable(self.state.planner)]
-        self._syncing = True
-        try:
+        with self._quiet():
             self.w_sx.options = names
             self.w_sy.options = [NONE, *names]
             if names:
                 self.w_sx.value = names[0] if self.w_sx.value not in names else self.w_sx.value
                 if self.w_sy.value not in self.w_sy.options:
                     self.w_sy.value = NONE
-        finally:
-            self._syncing = False
         self._sweep_range("x")
         self._sweep_range("y")
 
@@ -631,16 +624,13 @@ class App:
     def _refresh_runs(self):
         st = self.state
         opts = {r["label"]: r["id"] for r in reversed(st.runs)}
-        self._syncing = True
-        try:
+        with self._quiet():
             if self.w_overlay.options != opts:
                 self.w_overlay.options = opts
                 self.w_show_run.options = opts
             keep = [i for i in st.overlay if i in opts.values()]
             if self.w_overlay.value != keep:
                 self.w_overlay.value = keep
-        finally:
-            self._syncing = False
 
     def _overlay(self, ids):
         if self._syncing:
@@ -754,8 +744,7 @@ class App:
     def _show_branches(self):
         st = self.state
         f = st.fork_history
-        self._syncing = True
-        try:
+        with self._quiet():
             if f is None:
                 if self.w_branch.visible:
                     self.w_branch.param.update(options=["run"], value="run", visible=False)
@@ -766,8 +755,6 @@ class App:
                 value = name if st.branch == "fork" else "run"
                 if self.w_branch.options != opts or self.w_branch.value != value or not self.w_branch.visible:
                     self.w_branch.param.update(options=opts, value=value, visible=True)
-        finally:
-            self._syncing = False
 
     def _resend_slider(self, n):
         """Send the slider's value to the browser again (``n``: only after the latest collision).
