@@ -108,6 +108,7 @@ class AppState(param.Parameterized):
         self._job_s = None  # (seconds, iterations, batch * horizon, world, planner) of the last run
         self._races = {}  # run id -> race_record of that run (for the race overlay)
         self._losses = None  # (key, branches, figure): the losses drawn last, without the cursor
+        self._resolved_key, self._resolved = None, None  # the settings resolved_cfg derived last, and their inputs
         self.apply_defaults()
 
     # -- settings --------------------------------------------------------------------------------------
@@ -224,7 +225,7 @@ class AppState(param.Parameterized):
         if all(k in derived for k in todo) and not self.stale():
             return cfg.replace(**{k: derived[k] for k in todo})
         key = (self.world, self.planner, self.batch, self.horizon, self.seed, tuple(sorted(cfg.to_dict().items())))
-        if getattr(self, "_resolved_key", None) != key:
+        if self._resolved_key != key:
             self._resolved = make_planner(self.planner, cfg.to_dict()).resolve(self.problem(), warn=False).config
             self._resolved_key = key
         return self._resolved
