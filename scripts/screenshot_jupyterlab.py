@@ -27,12 +27,14 @@ check of that notebook passed (a failing run leaves the committed PNGs alone). T
 
 Options: ``--out DIR`` (default assets/screenshots), ``--run-timeout S`` (per notebook, default
 420), ``--keep`` (keep the temporary directory: server log, executed notebooks, failure shots),
-``--chromium PATH`` (default /usr/bin/chromium or $CHROMIUM). GRASPVIZ_FAST defaults to 1.
+``--chromium PATH`` (default /usr/bin/chromium or $CHROMIUM), ``--reload`` (07: reload the page afterwards and check
+that the app comes back live; it does not today). GRASPVIZ_FAST defaults to 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import re
@@ -351,7 +353,7 @@ def quickstart(run: NotebookRun, out: Path, timeout: float) -> None:
     if sliders.count() < 2:
         raise Failure(f"quickstart: {sliders.count()} ipywidgets sliders rendered, expected 2 (interact)")
     # The cell that draws the final plan (iteration `last` with the true rollout): code + plot in view.
-    cell = nb.locator(".jp-CodeCell", has=run.page.locator(".jp-InputArea", has_text="true_rollout=world.simulate"))
+    cell = nb.locator(".jp-CodeCell", has=run.page.locator(".jp-InputArea", has_text="true_rollout=final.true"))
     run.show(cell)
     run.shot("jupyterlab_quickstart.png")
     run.check_widgets()
@@ -359,7 +361,7 @@ def quickstart(run: NotebookRun, out: Path, timeout: float) -> None:
     run.publish(out)
 
 
-def interactive(run: NotebookRun, out: Path, timeout: float) -> None:
+def interactive(run: NotebookRun, out: Path, timeout: float, reload: bool = False) -> None:
     run.open()
     run.run_all(timeout)
     saved = run.save_and_check()
@@ -422,8 +424,52 @@ def interactive(run: NotebookRun, out: Path, timeout: float) -> None:
     run.show(pcell)
     run.shot("jupyterlab_panel.png")
     run.check_widgets()
+    if reload:
+        reload_check(run)
     run.check_network()
     run.publish(out)
+
+
+def reload_check(run: NotebookRun, timeout: float = 120) -> None:
+    """Reload the browser page (the kernel keeps running): the inline app must render again and stay live."""
+    log("07: reloading the page (same kernel)")
+    run.page.reload(wait_until="domcontentloaded", timeout=180_000)
+    run.page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=180_000)
+    run.dismiss_dialogs()
+    nb = run.page.locator(".jp-NotebookPanel")
+    pcell = nb.locator(".jp-CodeCell", has=run.page.locator(".jp-InputArea", has_text="page = app()"))
+    t0 = time.time()
+    while True:
+        n_bk = pcell.locator("[class*='bk-panel-models'], [class*='bk-Column'], .bk-root").count()
+        box = pcell.locator(".jp-OutputArea").bounding_box() or {"height": 0}
+        n_plots = pcell.locator(".js-plotly-plot .main-svg").count()
+        if n_bk and box["height"] > 300 and n_plots:
+            break
+        if time.time() - t0 > timeout:
+            raise Failure(f"07: after a page reload the Panel output is blank (bokeh elements {n_bk}, output height "
+                          f"{box['height']:.0f}px, plotly layers {n_plots})")
+        run.pause(1)
+    # Live, not a copy of the saved output (saved before the app's Run): it shows the run made before the reload,
+    # and a second Run goes through the kernel again.
+    label = pcell.get_by_text(re.compile(r"iteration \d+ of \d+"))
+    while not label.count():
+        if time.time() - t0 > timeout:
+            raise Failure("07: after a page reload the Panel app does not show the run made before it "
+                          "(no 'iteration N of M'): the output is not the live app")
+        run.pause(1)
+    log(f"07: after reload the live Panel app is back in {time.time() - t0:.0f} s ({n_bk} Bokeh elements, "
+        f"{box['height']:.0f}px; shows {label.first.inner_text()[:60]!r})")
+    a, b = map(int, re.search(r"iteration (\d+) of (\d+)", label.first.inner_text()).groups())
+    run.show(pcell)
+    pcell.get_by_role("button", name="Back", exact=True).first.click()  # a round trip through the kernel
+    moved = pcell.get_by_text(f"iteration {a - 1} of {b}")
+    t1 = time.time()
+    while not moved.count():
+        if time.time() - t1 > timeout:
+            raise Failure(f"07: after a page reload the app's Back button did not move the view from iteration {a} "
+                          f"(no comms between the reloaded page and the kernel?)")
+        run.pause(1)
+    log(f"07: after reload Back moved the view to iteration {a - 1} of {b} in {time.time() - t1:.1f} s")
 
 
 def main() -> int:
@@ -432,6 +478,8 @@ def main() -> int:
     ap.add_argument("--run-timeout", type=float, default=420, help="seconds for Run All per notebook")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     ap.add_argument("--chromium", default=os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+    ap.add_argument("--reload", action="store_true", help="07: then reload the page and check that the inline app "
+                    "comes back live (fails today: the page re-renders it, but its comms are dead)")
     args = ap.parse_args()
     os.environ.setdefault("GRASPVIZ_FAST", "1")
     log(f"GRASPVIZ_FAST={os.environ['GRASPVIZ_FAST']}")
@@ -454,7 +502,8 @@ def main() -> int:
             browser = p.chromium.launch(executable_path=args.chromium, headless=True, args=CHROMIUM_ARGS)
             try:
                 for rel, fn in (("notebooks/00_quickstart.ipynb", quickstart),
-                                ("notebooks/07_interactive_hyperparameters.ipynb", interactive)):
+                                ("notebooks/07_interactive_hyperparameters.ipynb",
+                                 functools.partial(interactive, reload=args.reload))):
                     context = browser.new_context(viewport=VIEWPORT, device_scale_factor=1)
                     run = NotebookRun(lab, context, rel, tmp)
 
