@@ -29,14 +29,21 @@ class NotebookEnv:
         return int(fast if self.fast else full)
 
 
-def setup(seed: int = 0) -> NotebookEnv:
-    """Seed torch / numpy / random, pick "cuda" when available (else "cpu"), print and return the choice."""
+def setup(seed: int = 0, threads: int | None = None) -> NotebookEnv:
+    """Seed torch / numpy / random, pick "cuda" when available (else "cpu"), print and return the choice.
+
+    ``threads``: torch CPU threads; by default one under test (GRASPVIZ_FAST=1) on a CPU, where the notebooks'
+    small problems gain nothing from more and a busy test machine makes threads contend, else torch's own."""
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
     device = resolve_device("auto")
     fast = os.environ.get("GRASPVIZ_FAST") == "1"
-    print(f"graspviz notebook: device={device}, fast={fast}, seed={seed}")
+    if threads is None and fast and device == "cpu":
+        threads = 1
+    if threads is not None:
+        torch.set_num_threads(int(threads))
+    print(f"graspviz notebook: device={device}, fast={fast}, seed={seed}, threads={torch.get_num_threads()}")
     return NotebookEnv(device=device, fast=fast, seed=seed)
 
 

@@ -33,7 +33,6 @@
 
 # %%
 import numpy as np
-import torch
 
 import graspviz as gv
 from graspviz.analysis.execute import execute
@@ -43,7 +42,6 @@ from graspviz.plotting import fig_schedules, fig_trajectories, planner_color
 from graspviz.worlds.trap import Trap
 
 env = setup(seed=0)
-torch.set_num_threads(1)  # the 2-D problems here are too small to share out: more threads only contend
 
 # %% [markdown]
 # The noise schedule: $\sigma$ starts at twice the states' step size and falls linearly to 0, so the plan explores

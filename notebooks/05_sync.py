@@ -30,7 +30,6 @@
 
 # %%
 import numpy as np
-import torch
 import plotly.graph_objects as go
 
 import graspviz as gv
@@ -40,7 +39,6 @@ from graspviz.notebook import setup
 from graspviz.plotting import fig_gap, fig_losses, planner_color
 
 env = setup(seed=0)
-torch.set_num_threads(1)  # the 2-D problems here are too small to share out: more threads only contend
 
 # %%
 world = gv.get_world("wall")
