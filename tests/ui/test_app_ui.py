@@ -6,8 +6,8 @@ import re
 import time
 
 import pytest
-from uihelp import (PLOT, T_LONG, T_SHORT, button, knob_box, open_app, plan_data, run_and_wait, scrub_to, type_into,
-                    wait_idle, wait_label, wait_plot_title)
+from uihelp import (T_LONG, T_SHORT, button, knob_box, open_app, plan_data, poll, run_and_wait, run_then_scrub,
+                    type_into, wait_for, wait_idle, wait_label, wait_plot_title, wait_traces)
 
 pytestmark = pytest.mark.ui
 
@@ -35,21 +35,13 @@ def test_setting_changes_next_run(server, page):
     run_and_wait(page, app)
     first = plan_data(page)
     type_into(knob_box(page, "lr_actions"), "0.001")
-    for _ in range(100):
-        if app.state.config["lr_actions"] == pytest.approx(0.001):
-            break
-        page.wait_for_timeout(50)
-    assert app.state.config["lr_actions"] == pytest.approx(0.001)
+    wait_for(lambda: app.state.config["lr_actions"] == pytest.approx(0.001), "lr_actions = 0.001")
     wait_idle(app)  # (a cheap run re-runs by itself)
     button(page, "Run").click()
     wait_idle(app)
     wait_label(page, "iteration 20 of 20 |")
     assert app.state.history.config["lr_actions"] == pytest.approx(0.001)
-    for _ in range(100):
-        if plan_data(page) != first:
-            break
-        page.wait_for_timeout(50)
-    assert plan_data(page) != first
+    poll(page, lambda: plan_data(page), lambda d: d != first, "the plan to change")
 
 
 def test_log_slider_sets_the_knob(server, page):
@@ -78,17 +70,11 @@ def test_log_slider_sets_the_knob(server, page):
 def test_scrub_and_fork(server, page):
     url, apps = server
     app, _ = open_app(page, url, apps)
-    run_and_wait(page, app)
-    scrub_to(page, 10)
-    wait_label(page, "iteration 10 of 20 |")
+    run_then_scrub(page, app, 10)
     button(page, "Fork from here").click()
     expect(page.get_by_text("forked at iteration 10")).to_be_visible(timeout=T_LONG)
     wait_idle(app)
-    for _ in range(200):
-        names = page.locator(".losses-plot " + PLOT).first.evaluate("el => el.data.map(t => t.name)")
-        if "fork at k=10: loss/total" in names:
-            break
-        page.wait_for_timeout(50)
+    names = wait_traces(page, lambda n: "fork at k=10: loss/total" in n, css=".losses-plot", what="the fork's losses")
     assert "run: loss/total" in names and "fork at k=10: loss/total" in names
 
 
@@ -106,11 +92,7 @@ def test_export_then_import_same_plots(server, page, tmp_path):
     page.locator("input[type=file]").set_input_files(str(path))
     expect(page.get_by_text("imported a grasp run")).to_be_visible(timeout=T_LONG)
     wait_label(page, "iteration 20 of 20 |")
-    for _ in range(100):
-        if plan_data(page) == plots:
-            break
-        page.wait_for_timeout(50)
-    assert plan_data(page) == plots
+    poll(page, lambda: plan_data(page), lambda d: d == plots, "the imported run's plan")
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"not a graspviz run")
     page.locator("input[type=file]").set_input_files(str(bad))
@@ -141,9 +123,7 @@ def test_play_then_pause(server, page):
     """Play replays the recording from the scrubbed iteration; Pause stops it there; nothing is optimised."""
     url, apps = server
     app, errors = open_app(page, url, apps, steps=30)
-    run_and_wait(page, app, steps=30)
-    scrub_to(page, 0)
-    wait_label(page, "iteration 0 of 30 |")
+    run_then_scrub(page, app, 0, steps=30)
     page.locator("select").filter(has=page.locator("option", has_text="it/s")).first.select_option("5 it/s")
     button(page, "Play").click()
     text = wait_label(page, re.compile(r"iteration ([3-9]|\d\d) of 30 \|"))

@@ -12,8 +12,8 @@ import urllib.parse
 
 import numpy as np
 import pytest
-from uihelp import (T_LONG, alert_text, button, click_cell, knob_box, open_app, open_tab, own_world, plot, plot_title,
-                    run_and_wait, type_into, wait_alert, wait_for, wait_idle, wait_label, wait_plot_title, wait_traces)
+from uihelp import (T_LONG, alert_text, button, click_cell, knob_box, open_app, open_tab, own_world, plot, plot_title, poll,
+                    run_and_wait, type_into, type_until, wait_alert, wait_for, wait_idle, wait_label, wait_plot_title, wait_traces)
 
 pytestmark = pytest.mark.ui
 
@@ -36,16 +36,7 @@ def traces(page, css):
 
 def wait_plot(page, css, cond, what, timeout=T_LONG / 1e3):
     """Poll a plot's traces until ``cond(traces)``; returns them."""
-    box = {}
-
-    def ok():
-        try:
-            box["t"] = traces(page, css)
-        except Exception:  # noqa: BLE001 - the pane is being replaced
-            return False
-        return bool(cond(box["t"]))
-    wait_for(ok, what, timeout)
-    return box["t"]
+    return poll(page, lambda: traces(page, css), lambda ts: bool(cond(ts)), what, timeout)
 
 
 def by_name(ts, prefix):
@@ -149,8 +140,8 @@ def _set_sweep_axis(page, app, which, knob, lo, hi, n):
         wait_for(lambda w=w, label=label: _num_equal(_sweep_box(page, label, nth).input_value(), w.value),
                  f"the {label} box of {which} to show the default range")
     for w, label, v in zip(boxes, ("from", "to", "points"), (lo, hi, n)):
-        type_into(_sweep_box(page, label, nth), str(v))
-        wait_for(lambda w=w, v=v: w.value is not None and float(w.value) == float(v), f"the {label} box of {which}")
+        type_until(page, _sweep_box(page, label, nth), str(v),
+                   lambda w=w, v=v: w.value is not None and float(w.value) == float(v), f"the {label} box of {which}")
 
 
 def _num_equal(text, value):

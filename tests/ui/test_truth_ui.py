@@ -12,7 +12,7 @@ import re
 import numpy as np
 import pytest
 from uihelp import (T_LONG, alert_text, button, checkbox, knob_box, open_app, open_tab, own_world, pane_text, plot,
-                    plot_title, run_and_wait, scrub_to, type_into, wait_alert, wait_for, wait_idle, wait_label,
+                    plot_title, run_and_wait, run_then_scrub, scrub_to, type_into, wait_alert, wait_for, wait_idle, wait_label,
                     wait_plot_title, wait_traces)
 
 pytestmark = pytest.mark.ui
@@ -157,9 +157,7 @@ def test_continue_after_a_change_keeps_the_run_and_controls_lock_during_a_run(se
 def test_step_and_play_replay_the_recording(server, page):
     url, apps = server
     app, _ = open_app(page, url, apps)
-    run_and_wait(page, app)
-    scrub_to(page, 10)
-    wait_label(page, "iteration 10 of 20 |")
+    run_then_scrub(page, app, 10)
     button(page, "Step").click()
     wait_label(page, "iteration 11 of 20 |")
     wait_plot_title(page, "plan at iteration 11 ")

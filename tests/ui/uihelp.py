@@ -74,6 +74,21 @@ def type_into(box, text):
     box.press("Enter")
 
 
+def type_until(page, box, text, cond, what, tries=3):
+    """Type ``text`` into ``box`` and press Enter until ``cond()`` holds, as a user who sees the box keep its old
+    value types again: a number box being updated by the page while typed into can drop the typed text (seen on a
+    loaded machine: only the old value reached the server)."""
+    for _ in range(tries):
+        type_into(box, text)
+        t0 = time.time()
+        while time.time() - t0 < T_LONG / 1e3 / tries:
+            if cond():
+                return
+            page.wait_for_timeout(50)
+    raise AssertionError(f"timed out waiting for {what} after typing {text!r} {tries} times; the box shows "
+                         f"{box.input_value()!r}")
+
+
 _PANE_TEXT_JS = """el => { const r = el.shadowRoot || el;
   return Array.from(r.children).filter(c => c.tagName === 'DIV').map(c => c.innerText).join('\\n'); }"""
 
@@ -88,16 +103,26 @@ def label_text(page) -> str:
     return pane_text(page, ".iteration-label")
 
 
+def poll(page, read, ok, what, timeout=T_LONG / 1e3):
+    """Read what the page shows (``read()``; an exception or None: a pane being replaced) until ``ok(value)``, as a
+    user watches the screen; returns the value, or fails naming ``what`` and the last value read."""
+    t0, value = time.time(), None
+    while time.time() - t0 < timeout:
+        try:
+            value = read()
+        except Exception:  # noqa: BLE001 - the pane is being replaced
+            value = None
+        if value is not None and ok(value):
+            return value
+        page.wait_for_timeout(50)
+    raise AssertionError(f"timed out waiting for {what}; the page shows {value!r}")
+
+
 def wait_label(page, pattern, timeout=T_LONG):
     """Wait until the iteration label matches ``pattern`` (a regex or plain text); returns the label."""
     rx = pattern if isinstance(pattern, re.Pattern) else None
-    t0, text = time.time(), ""
-    while time.time() - t0 < timeout / 1e3:
-        text = label_text(page)
-        if (rx.search(text) if rx is not None else pattern in text):
-            return text
-        page.wait_for_timeout(50)
-    raise AssertionError(f"the label shows {text!r}, not {pattern!r}")
+    return poll(page, lambda: label_text(page), lambda text: bool(rx.search(text)) if rx else pattern in text,
+                f"the label to show {pattern!r}", timeout / 1e3)
 
 
 def plot(page, css=None):
@@ -119,29 +144,13 @@ def plan_data(page):
 
 def wait_plot_title(page, text, timeout=T_LONG / 1e3, css=None):
     """Wait until a plot's title (default: the plan's) contains ``text`` (the browser has drawn it)."""
-    t0, title = time.time(), None
-    while time.time() - t0 < timeout:
-        try:
-            title = plot_title(page, css)
-        except Exception:  # noqa: BLE001 - the pane is being replaced
-            title = None
-        if title and text in title:
-            return title
-        page.wait_for_timeout(50)
-    raise AssertionError(f"the plot shows {title!r}, not {text!r}")
+    return poll(page, lambda: plot_title(page, css), lambda title: bool(title) and text in title,
+                f"the plot's title to show {text!r}", timeout)
 
 
 def wait_traces(page, cond, css=None, timeout=T_LONG / 1e3, what="the plot's traces"):
-    t0, names = time.time(), None
-    while time.time() - t0 < timeout:
-        try:
-            names = trace_names(page, css)
-        except Exception:  # noqa: BLE001 - the pane is being replaced
-            names = None
-        if names is not None and cond(names):
-            return names
-        page.wait_for_timeout(50)
-    raise AssertionError(f"timed out waiting for {what}; the plot has {names}")
+    """Wait until the names of a plot's traces (default: the plan's) satisfy ``cond``; returns them."""
+    return poll(page, lambda: trace_names(page, css), cond, what, timeout)
 
 
 def scrub_to(page, k, presses=200):
@@ -175,6 +184,13 @@ def run_and_wait(page, app, steps=20):
     wait_label(page, f"iteration {steps} of {steps} |")
     wait_idle(app)
     wait_label(page, f"iteration {steps} of {steps} |")
+
+
+def run_then_scrub(page, app, k=10, steps=20):
+    """Press Run, wait for the finished run, then move the slider to iteration ``k`` and wait for the label."""
+    run_and_wait(page, app, steps=steps)
+    scrub_to(page, k)
+    wait_label(page, f"iteration {k} of {steps} |")
 
 
 def alert_text(page) -> str:
