@@ -25,7 +25,6 @@ import time
 import urllib.parse
 
 import panel as pn
-from panel.io.document import hold
 
 from ..plotting.theme import empty_figure
 from ..planners import planner_class
@@ -683,11 +682,7 @@ class App:
 
     def _draw(self):
         """The plan view, the label, the verdict and the slider, from ONE snapshot (they never show different
-        iterations), sent to the browser as one message."""
-        with hold(self.doc):
-            self._draw_now()
-
-    def _draw_now(self):
+        iterations)."""
         st = self.state
         snap = st.snapshot
         self.p_plan.object = st.figures(("plan",))["plan"]
@@ -780,12 +775,7 @@ class App:
         return True
 
     def _draw_rest(self):
-        """The slower figures; the losses always (they mark the cursor), the others when their inputs changed (one
-        message to the browser)."""
-        with hold(self.doc):
-            self._draw_rest_now()
-
-    def _draw_rest_now(self):
+        """The slower figures; the losses always (they mark the cursor), the others when their inputs changed."""
         st = self.state
         h, note = st.shown_history, st.stale_note()
         live = st.running
