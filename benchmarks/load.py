@@ -188,11 +188,15 @@ def run_load(browser, url: str, apps: list, sessions: int = 3, events: int = 200
         t_burst = time.time() - t_start
         # settle: every job done, no event handled for a while (the server may still be working through the
         # queue of the burst), then each page consistent
+        # (every Step click sent must have been handled first: clicks are never merged, and on a loaded machine the
+        # browser can pause for over 1.5 s while it still has events of the burst to send)
+        steps_sent = sum(1 for _, _, kind in sent if kind == "step")
         handled, quiet_since, settled = -1, time.time(), False
         while time.time() - t_start - t_burst < settle_timeout:
             n = sum(m.steps + m.steps_ignored + m.scrubs + len(m.rest_ms) for m in meters)
             busy = not _wait_idle([a for _, a in pages], timeout=0.01)
-            if n != handled or busy:
+            clicks_pending = sum(m.steps + m.steps_ignored for m in meters) < steps_sent
+            if n != handled or busy or clicks_pending:
                 handled, quiet_since = n, time.time()
             elif time.time() - quiet_since > 1.5:
                 settled = True
