@@ -17,14 +17,19 @@ from ..core.errors import GraspvizError
 from ..core.config import SETTINGS
 from .common import SETTINGS_HELP, settings_lines
 
-from ..worlds.learned import DEFAULT_MODELS
 
-SIM_WORLDS = tuple(DEFAULT_MODELS)  # the simulator worlds with a learned model to collect data for and train
+
+def sim_worlds() -> tuple:
+    """The simulator worlds with a learned model to collect data for and train (imported when the parser is built,
+    after the environment check: graspviz.worlds imports torch, which reads TQDM_* variables)."""
+    from ..worlds.learned import DEFAULT_MODELS
+    return tuple(DEFAULT_MODELS)
 
 
 def add(sub) -> None:
+    worlds = sim_worlds()
     p = sub.add_parser("collect", help="collect random-action simulator data for training a world model")
-    p.add_argument("--world", required=True, choices=SIM_WORLDS, help="a simulator world")
+    p.add_argument("--world", required=True, choices=worlds, help="a simulator world")
     p.add_argument("--episodes", type=int, default=400)
     p.add_argument("--length", type=int, default=None, help="steps per episode (default: 20)")
     p.add_argument("--seed", type=int, default=0)
@@ -32,7 +37,7 @@ def add(sub) -> None:
     p.set_defaults(func=cmd_collect)
 
     p = sub.add_parser("train", help="train and bundle the learned model of a simulator world")
-    p.add_argument("--world", required=True, choices=SIM_WORLDS, help="a simulator world")
+    p.add_argument("--world", required=True, choices=worlds, help="a simulator world")
     p.add_argument("--data", default=None, help=".npz from `graspviz collect` (default: collect now)")
     p.add_argument("--episodes", type=int, default=None, help="episodes to collect when --data is not given")
     p.add_argument("--steps", type=int, default=4000)
@@ -42,7 +47,7 @@ def add(sub) -> None:
 
     p = sub.add_parser("execute", help="plan on the learned model, execute in the simulator, report success")
     p.add_argument("--world", required=True, metavar="WORLD",
-                   help=f"a world with a simulator: {', '.join(SIM_WORLDS)}, or module:attr naming your own "
+                   help=f"a world with a simulator: {', '.join(worlds)}, or module:attr naming your own "
                         f"(graspviz.make_world(model, simulate=...))")
     p.add_argument("--settings", default="world", choices=SETTINGS, help=SETTINGS_HELP)
     p.add_argument("--planner", default="grasp")
@@ -90,7 +95,7 @@ def cmd_execute(args) -> int:
     world = get_world(args.world)
     if not world.simulator:
         raise GraspvizError(f"world {world.name!r} has no simulator: execute judges plans in one (worlds with one: "
-                            f"{', '.join(SIM_WORLDS)}, or yours: graspviz.make_world(model, simulate=...))")
+                            f"{', '.join(sim_worlds())}, or yours: graspviz.make_world(model, simulate=...))")
     if args.steps is not None and args.steps < 0:
         raise GraspvizError(f"steps must be an integer >= 0; got {args.steps}")
     overrides = {"steps": args.steps} if args.steps else {}  # --steps 0: plan nothing (open loop only)
