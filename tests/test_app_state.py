@@ -355,3 +355,28 @@ def test_benchmarks_tab_shows_only_the_shipped_results():
     assert {t.name for t in fig.data} >= {"GRASP", "GD shooting", "CEM"}
     for bad in ("../../pyproject", "/etc/passwd", "worlds_pointmaze_tuning", ""):
         assert "no benchmark results" in st.bench_figure(bad).layout.annotations[0].text
+
+
+def test_a_session_pointed_at_ray_sweeps_there_with_the_same_numbers():
+    """``graspviz serve --ray-address`` gives each session a Ray cluster for its sweeps: the cells run as Ray tasks
+    and the grid is the one the server process computes; the notice says where it ran."""
+    pytest.importorskip("ray")
+    here, there = small(), small(ray_address="local")
+    results = []
+    for st in (here, there):
+        assert st.run_sweep(st.sweep_axis("lr_actions", 0.01, 0.1, 2)), st.message
+        results.append(st.sweep_result)
+    np.testing.assert_array_equal(results[0].success, results[1].success)
+    assert (results[0].backend, results[1].backend) == ("serial", "ray")
+    assert "on Ray (a local cluster)" in there.message and "on Ray" not in here.message, (here.message, there.message)
+
+
+def test_serve_refuses_a_ray_address_without_ray(monkeypatch, capsys):
+    import importlib.util
+
+    from graspviz import cli
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "ray" else real(name, *a))
+    assert cli.main(["serve", "--ray-address", "local", "--port", "5999"]) == 2
+    assert capsys.readouterr().err.strip() == ("graspviz: error: --ray-address needs the ray package (pip install "
+                                               "ray); leave it out to sweep in the server")

@@ -93,6 +93,7 @@ def test_a_ray_sweep_equals_the_serial_one():
     on_ray = sweep(world, "grasp", base, x, problem, check_every=10, backend="ray", num_cpus=2,
                    callback=lambda d, n: seen.append((d, n)))
     assert on_ray.done.all() and not on_ray.stopped and sorted(seen) == [(1, 3), (2, 3), (3, 3)]
+    assert (serial.backend, on_ray.backend) == ("serial", "ray")
     np.testing.assert_array_equal(on_ray.success, serial.success)
     np.testing.assert_array_equal(on_ray.final_success, serial.final_success)
     assert on_ray.configs == serial.configs

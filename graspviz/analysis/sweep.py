@@ -66,6 +66,7 @@ class SweepResult:
     check_every: int
     seconds: float
     stopped: bool = False
+    backend: str = "serial"  # where the cells ran: "serial" (this process) or "ray"
 
     def cell_of(self, xv, yv=None) -> tuple[int, int]:
         """(row, column) of the cell nearest to knob values ``xv`` (and ``yv``), on each axis' own scale."""
@@ -182,7 +183,7 @@ def sweep(world, planner: str, base: dict, x: Axis, problem: Problem, y: Axis | 
                        final_success=final, median_time_s=tts, done=done,
                        configs=tuple(tuple(c.to_dict() for c in row) for row in configs), batch=problem.batch,
                        horizon=problem.horizon, seed=int(seed), check_every=int(check_every),
-                       seconds=time.perf_counter() - t0, stopped=stopped)
+                       seconds=time.perf_counter() - t0, stopped=stopped, backend=backend)
 
 
 def _cell(world, planner: str, config: dict, problem: Problem, spec: dict) -> dict:

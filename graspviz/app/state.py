@@ -81,6 +81,9 @@ class AppState(param.Parameterized):
     runs = param.List(default=[], doc="the session's runs: dicts (id, label, kind, history)")
     overlay = param.List(default=[], doc="ids of runs overlaid in the losses and race views")
     sweep_result = param.Parameter(default=None, doc="result of graspviz.analysis.sweep.sweep")
+    ray_address = param.String(default=None, allow_None=True,
+                               doc="sweeps run their cells on this Ray cluster ('local': one started on this machine; "
+                                   "None: in this process)")
     race_result = param.Parameter(default=None, doc="result of graspviz.analysis.race.race")
     landscape_result = param.Parameter(default=None, doc="result of graspviz.analysis.landscape.landscape")
     message = param.String(default="", doc="last error or notice (empty: none)")
@@ -695,12 +698,15 @@ class AppState(param.Parameterized):
                     self.progress = int(100 * done / max(total, 1))
                     if callback is not None:
                         callback(done, total)
+                ray = self.ray_address
+                where = {} if ray is None else dict(backend="ray", ray_address=None if ray == "local" else ray)
                 res = sweep(self.world_obj, self.planner, dict(self.config), x, self.problem(), y=y, seed=self.seed,
-                            check_every=check_every, callback=cb, should_stop=self._stop.is_set)
+                            check_every=check_every, callback=cb, should_stop=self._stop.is_set, **where)
                 self.sweep_result = res
                 self.progress = 100
                 done = int(res.done.sum())
-                self._notice(f"sweep: {done} of {res.done.size} cells in {res.seconds:.1f} s"
+                on = "" if res.backend != "ray" else f" on Ray ({'a local cluster' if ray == 'local' else ray})"
+                self._notice(f"sweep: {done} of {res.done.size} cells{on} in {res.seconds:.1f} s"
                              + ("; stopped by request" if res.stopped else "") + "; click a cell to load its run",
                              "success" if not res.stopped else "info")
                 return True

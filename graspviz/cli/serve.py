@@ -13,6 +13,9 @@ def add(sub) -> None:
                                                     "module:attr naming a World of your own (graspviz.make_world; "
                                                     "imported and added to the world menu)")
     p.add_argument("--show", action="store_true", help="open a browser tab")
+    p.add_argument("--ray-address", metavar="ADDR", default=None,
+                   help="run the Sweep tab's cells on this Ray cluster (e.g. ray://head:10001 or auto), or 'local' "
+                        "for one started on this machine (needs the ray package); default: in the server process")
     p.add_argument("--allow-host", action="append", default=None, metavar="HOST",
                    help="another Host name to serve, besides localhost, 127.0.0.1, [::1] and --address (repeatable; "
                         "needed when browsing from another machine by name, e.g. --allow-host myhost); requests for "
@@ -25,16 +28,30 @@ def add(sub) -> None:
 def cmd_serve(args) -> int:
     from ..app import serve
     page = None
-    if args.world is not None:
+    if args.world is not None or args.ray_address is not None:
         from ..app import create_app
         from ..app.state import AppState
-        from ..worlds import get_world
-        name = get_world(args.world).name  # (module:attr is imported and registered here, before serving)
+        opts = {} if args.ray_address is None else dict(ray_address=_ray_address(args.ray_address))
+        if args.world is not None:
+            from ..worlds import get_world
+            opts["world"] = get_world(args.world).name  # (module:attr is imported and registered here, before serving)
 
         def page():
-            return create_app(AppState(world=name))
+            return create_app(AppState(**opts))
     extra = list(args.allow_websocket_origin or [])
     origins = [f"{args.address}:{args.port}", f"localhost:{args.port}", f"127.0.0.1:{args.port}", *extra]
     serve(port=args.port, address=args.address, show=args.show, websocket_origin=list(dict.fromkeys(origins)),
           allow_hosts=args.allow_host or (), page=page)
     return 0
+
+
+def _ray_address(addr: str) -> str:
+    """``addr`` once the ray package is known to be there (a one-line error before serving, not at the first sweep)."""
+    import importlib.util
+
+    from ..core.errors import GraspvizError
+    if not addr.strip():
+        raise GraspvizError("--ray-address needs a Ray cluster address, or 'local'")
+    if importlib.util.find_spec("ray") is None:
+        raise GraspvizError("--ray-address needs the ray package (pip install ray); leave it out to sweep in the server")
+    return addr.strip()
