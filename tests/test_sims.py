@@ -78,3 +78,32 @@ def test_wall_pixels_render_and_simulate():
     assert traj.shape == (1, 11, 2)
     assert traj[0, -1, 0] < 30.5  # blocked by the wall (y = 40 is outside the door)
     assert w.is_success(traj[0, -1], traj[0, -1] + [3, 0])
+
+
+@pytest.mark.parametrize("name", ["pointmaze", "pusht"])
+def test_two_threads_can_simulate_on_one_world(name):
+    """The explorer's worker thread and a scrub may judge plans on the same world at once: each gets the rollout
+    it would get alone (one stateful environment per world, used one call at a time)."""
+    import threading
+
+    w = get_world(name)
+    rng = np.random.default_rng(0)
+    jobs = []
+    for k in range(4):
+        p = w.sample_problems(6, horizon=8, seed=k)
+        start, _ = w.true_endpoints(p)
+        acts = rng.uniform(-1, 1, (6, 8, w.action_dim)) * (1 if name == "pointmaze" else 100) + \
+            (0 if name == "pointmaze" else start[:, None, :2])
+        jobs.append((start, acts, w.simulate(start, acts)))
+    got = [None] * len(jobs)
+
+    def work(i):
+        for _ in range(3):
+            got[i] = w.simulate(jobs[i][0], jobs[i][1])
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(jobs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for (_, _, alone), together in zip(jobs, got):
+        np.testing.assert_allclose(together, alone)

@@ -2,9 +2,30 @@
 
 from __future__ import annotations
 
+import functools
+import threading
+
 import numpy as np
 
 from ...core.errors import GraspvizError
+
+
+_LOCKS_LOCK = threading.Lock()
+
+
+def one_at_a_time(method):
+    """Run ``method`` under its world instance's own lock: a simulator world drives ONE stateful environment
+    (a MuJoCo model, a pymunk space), and two threads stepping it at once (the explorer's worker and a scrub that
+    judges a plan) corrupt each other's rollouts. Re-entrant, so a locked method may call another."""
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        lock = self.__dict__.get("_sim_lock")
+        if lock is None:
+            with _LOCKS_LOCK:
+                lock = self.__dict__.setdefault("_sim_lock", threading.RLock())
+        with lock:
+            return method(self, *args, **kwargs)
+    return locked
 
 
 def learned_model(world_name: str):

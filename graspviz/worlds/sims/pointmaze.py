@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..base import World
-from .common import as_batch, check_actions, learned_model, random_actions
+from .common import as_batch, check_actions, learned_model, one_at_a_time, random_actions
 
 FRAME_SKIP = 5
 MAZE = [[1, 1, 1, 1, 1], [1, 0, 0, 0, 1], [1, 1, 1, 0, 1], [1, 0, 0, 0, 1], [1, 1, 1, 1, 1]]
@@ -74,6 +74,7 @@ class PointMaze(World):
             pe.step(a)
         return self._get()
 
+    @one_at_a_time
     def simulate(self, start, actions) -> np.ndarray:
         start = as_batch(start, 4, "start")
         actions = check_actions(actions, start.shape[0], 2)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..base import World
-from .common import as_batch, check_actions, learned_model
+from .common import as_batch, check_actions, learned_model, one_at_a_time
 
 FRAME_SKIP = 5
 
@@ -73,6 +73,7 @@ class PushT(World):
             obs = self.env.step(a)[0]
         return np.asarray(obs, float)
 
+    @one_at_a_time
     def simulate(self, start, actions) -> np.ndarray:
         start = as_batch(start, 5, "start")
         actions = check_actions(actions, start.shape[0], 2)
@@ -113,6 +114,7 @@ class PushT(World):
     def layout(self):
         return dict(bounds=[[0, 512], [0, 512]], walls=[], circles=[], axes=("x (px)", "y (px)"))
 
+    @one_at_a_time
     def render(self, state, size: int = 96) -> np.ndarray:
         """The env's own renderer at the given state: (H, W, 3) uint8."""
         env = self.env
