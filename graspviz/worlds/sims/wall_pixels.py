@@ -57,23 +57,19 @@ def dot_centre(img) -> np.ndarray:
     return np.stack([x, y], -1)
 
 
-class WallPixels(World):
-    name = "wall_pixels"
-    description = "DotWall from 64x64 images: planning in the latent space of a learned conv autoencoder"
-    state_dim, action_dim = 12, 2
+class RenderedWall(World):
+    """Base of the DotWall worlds seen through 64 x 64 frames (``wall_pixels``, ``wall_tokens``): the true state is
+    the dot's position, frames come from :func:`render_batch`, and the planning state is a learned model's latent
+    of a frame (``to_planning`` renders and encodes; ``to_true`` reads the dot's centre off the decoded frame).
+    The simulator holds each action for ``frame_skip`` wall steps."""
+
     true_state_dim = 2
     success_threshold = 4.5
     success_rule = "true position error < 4.5 (positions recovered from latents)"
-    default_horizon = 25
     simulator = True  # ground truth is a simulator; the model is learned (not exact)
-    latent = True  # planners work in the autoencoder's 12-D latent; the simulator in (x, y)
-    planner_defaults = {
-        "grasp": dict(lr_states=0.1, lr_actions=0.05, sigma=0.05),
-        "collocation": dict(lr_states=0.1, lr_actions=0.05),
-        "gd": dict(lr=0.05),
-        "cem": dict(steps=10),
-        "mppi": dict(steps=10),
-    }
+    latent = True  # planners work in the model's latent; the simulator in (x, y)
+    #: wall steps per model step (the action is held for them)
+    frame_skip = 1
 
     def __init__(self):
         self._module = None
@@ -83,7 +79,7 @@ class WallPixels(World):
 
     @property
     def module(self):
-        """This world's own float32 CPU copy of the autoencoder, for encoding, decoding and rendering."""
+        """This world's own float32 CPU copy of the model, for encoding, decoding and rendering."""
         if self._module is None:
             self._module = learned_model(self.name).module
         return self._module
@@ -94,27 +90,22 @@ class WallPixels(World):
         return np.repeat(img[:, :, None], 3, -1)
 
     def to_planning(self, true_states) -> np.ndarray:
-        """True positions (..., 2) -> latents (..., 12): render the frames and encode them (exact)."""
+        """True positions (..., 2) -> latents (..., S): render the frames and encode them (exact)."""
         xy = np.asarray(true_states, np.float64)
         with torch.no_grad():
             z = self.module.encode(torch.tensor(render_batch(xy.reshape(-1, 2)), dtype=torch.float32))
         return z.double().numpy().reshape(*xy.shape[:-1], self.state_dim)
 
     def to_true(self, states) -> np.ndarray:
-        """Latents (..., 12) -> estimated positions (..., 2): the centre of the dot in the decoded image."""
+        """Latents (..., S) -> estimated positions (..., 2): the dot's centre in the decoded frame."""
         s = np.asarray(states, np.float64)
         z = s.reshape(-1, self.state_dim)
         with torch.no_grad():
             img = self.module.decode(torch.tensor(z, dtype=torch.float32)).double().numpy()
-        img = np.clip(img - background() - 0.05, 0, None)  # the dot alone (walls subtracted, faint noise dropped)
-        g = np.arange(SIZE) + 0.5
-        w = img.sum((1, 2)) + 1e-9
-        x = (img.sum(1) * g).sum(1) / w
-        y = (img.sum(2) * g).sum(1) / w
-        return np.stack([x, y], -1).reshape(*s.shape[:-1], 2)
+        return dot_centre(img).reshape(*s.shape[:-1], 2)
 
     def simulate(self, start, actions) -> np.ndarray:
-        """True trajectory (B, T+1, 2) of ``actions`` from true positions ``start`` (B, 2)."""
+        """True trajectory (B, T+1, 2) of ``actions`` (each held for ``frame_skip`` wall steps) from ``start``."""
         xy = as_batch(start, 2, "start")
         actions = check_actions(actions, xy.shape[0], 2)
         d = WallDynamics()
@@ -122,12 +113,28 @@ class WallPixels(World):
             s = torch.tensor(xy)
             out = [s]
             for t in range(actions.shape[1]):
-                s = d(s, torch.tensor(actions[:, t]).clamp(-1, 1))
+                a = torch.tensor(actions[:, t]).clamp(-1, 1)
+                for _ in range(self.frame_skip):
+                    s = d(s, a)
                 out.append(s)
         return torch.stack(out, 1).numpy()
 
-    def sample_pairs(self, n, horizon, rng):
-        return Wall().sample_pairs(n, horizon, rng)
-
     def layout(self):
         return Wall().layout()
+
+
+class WallPixels(RenderedWall):
+    name = "wall_pixels"
+    description = "DotWall from 64x64 images: planning in the latent space of a learned conv autoencoder"
+    state_dim, action_dim = 12, 2
+    default_horizon = 25
+    planner_defaults = {
+        "grasp": dict(lr_states=0.1, lr_actions=0.05, sigma=0.05),
+        "collocation": dict(lr_states=0.1, lr_actions=0.05),
+        "gd": dict(lr=0.05),
+        "cem": dict(steps=10),
+        "mppi": dict(steps=10),
+    }
+
+    def sample_pairs(self, n, horizon, rng):
+        return Wall().sample_pairs(n, horizon, rng)

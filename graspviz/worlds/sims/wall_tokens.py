@@ -17,12 +17,9 @@ kept when the goal lies across the wall and the straight line between start and 
 from __future__ import annotations
 
 import numpy as np
-import torch
 
-from ..analytic import Wall, WallDynamics
-from ..base import World
-from .common import as_batch, check_actions, learned_model
-from .wall_pixels import dot_centre, render_batch
+from ..analytic import WallDynamics
+from .wall_pixels import RenderedWall
 
 FRAME_SKIP = 5
 #: tries per problem to make a door task before the last (still feasible) one is kept (short horizons)
@@ -47,67 +44,14 @@ def _door_plan(rng, start, horizon):
     return np.concatenate([first, rest])[:horizon]
 
 
-class WallTokens(World):
+class WallTokens(RenderedWall):
     name = "wall_tokens"
     description = ("DotWall from 64x64 frames, frame-skip 5: planning on 8x8x16 patch tokens of a frozen learned "
                    "encoder with a conv predictor over 3 frames (DINO-WM style)")
     state_dim, action_dim = 1024, 2
-    true_state_dim = 2
-    success_threshold = 4.5
-    success_rule = "true position error < 4.5 (positions recovered from latents)"
     default_horizon = 10
     frame_skip = FRAME_SKIP
-    simulator = True  # ground truth is a simulator; the model is learned (not exact)
-    latent = True  # planners work on the token grid; the simulator in (x, y)
     # no suggested settings: every planner gets the automatic (scale-derived) ones
-
-    def __init__(self):
-        self._module = None
-
-    def make_model(self):
-        return learned_model(self.name)  # a fresh copy: planners may move it to another device or dtype
-
-    @property
-    def module(self):
-        """This world's own float32 CPU copy of the model, for encoding, decoding and rendering."""
-        if self._module is None:
-            self._module = learned_model(self.name).module
-        return self._module
-
-    def render(self, true_state) -> np.ndarray:
-        """The frame of one true position (2,): (64, 64, 3) uint8."""
-        img = (render_batch(np.asarray(true_state, np.float64).reshape(1, 2))[0] * 255).astype(np.uint8)
-        return np.repeat(img[:, :, None], 3, -1)
-
-    def to_planning(self, true_states) -> np.ndarray:
-        """True positions (..., 2) -> flat token grids (..., 1024): render the frames and encode them (exact)."""
-        xy = np.asarray(true_states, np.float64)
-        with torch.no_grad():
-            z = self.module.encode(torch.tensor(render_batch(xy.reshape(-1, 2)), dtype=torch.float32))
-        return z.double().numpy().reshape(*xy.shape[:-1], self.state_dim)
-
-    def to_true(self, states) -> np.ndarray:
-        """Token grids (..., 1024) -> estimated positions (..., 2): the dot's centre in the decoded frame."""
-        s = np.asarray(states, np.float64)
-        z = s.reshape(-1, self.state_dim)
-        with torch.no_grad():
-            img = self.module.decode(torch.tensor(z, dtype=torch.float32)).double().numpy()
-        return dot_centre(img).reshape(*s.shape[:-1], 2)
-
-    def simulate(self, start, actions) -> np.ndarray:
-        """True trajectory (B, T+1, 2) of ``actions`` (each held for ``FRAME_SKIP`` wall steps) from ``start``."""
-        xy = as_batch(start, 2, "start")
-        actions = check_actions(actions, xy.shape[0], 2)
-        d = WallDynamics()
-        with torch.no_grad():
-            s = torch.tensor(xy)
-            out = [s]
-            for t in range(actions.shape[1]):
-                a = torch.tensor(actions[:, t]).clamp(-1, 1)
-                for _ in range(FRAME_SKIP):
-                    s = d(s, a)
-                out.append(s)
-        return torch.stack(out, 1).numpy()
 
     def random_start(self, rng) -> np.ndarray:
         """A position off the wall (anywhere in the arena but inside the wall outside its door)."""
@@ -134,5 +78,3 @@ class WallTokens(World):
             goals.append(g)
         return np.array(starts), np.array(goals)
 
-    def layout(self):
-        return Wall().layout()
