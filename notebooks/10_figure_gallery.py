@@ -28,6 +28,7 @@ import graspviz as gv
 import graspviz.plotting as gp
 from graspviz.analysis.execute import execute
 from graspviz.analysis.landscape import landscape
+from graspviz.analysis.adversarial import adversarial
 from graspviz.analysis.diagnose import diagnose
 from graspviz.analysis.race import race
 from graspviz.analysis.sweep import axis, sweep
@@ -57,6 +58,9 @@ diagnosis = diagnose(world, history)  # verdicts and where the model lies, for t
 lr = next(k for k in knobs(type(cfg)) if k.name == "lr_states")
 sweep_result = sweep(world, "grasp", cfg.replace(steps=env.steps(60, 20)).to_dict(),
                      axis(lr, cfg.lr_states / 4, cfg.lr_states * 4, 3), problem, check_every=0)
+# the adversarial-gradient test needs a model with a decoder: the 12-D pixel Wall, on a few problems
+adversarial_result = adversarial("wall_pixels", n=env.steps(8, 2), steps=env.steps(100, 20), draws=4, references=128)
+paths = [dict(name=f"iteration {s.iteration}", xy=s.states[0], markers=True) for s in history.snapshots[::25]]
 ARGS = {
     "fig_plan": lambda: gp.fig_plan(history.last, world.layout(), b=0, start=start, goal=goal,
                                     true_rollout=execute(world, problem, history.last.actions).true),
@@ -68,6 +72,9 @@ ARGS = {
     "fig_model_error": lambda: gp.fig_model_error(diagnosis.model_error, diagnosis.first_lie,
                                                   diagnosis.rule.threshold, diagnosis.iteration),
     "fig_sweep": lambda: gp.fig_sweep(sweep_result),
+    "fig_trajectories": lambda: gp.fig_trajectories([dict(title="problem 0: virtual states", paths=paths,
+                                                          start=start[0], goal=goal[0])], world.layout()),
+    "fig_adversarial": lambda: gp.fig_adversarial(adversarial_result.to_dict()),
 }
 missing = [n for n in builders if n not in ARGS]
 print("builders without an example here:", missing)
@@ -96,6 +103,17 @@ figs["fig_model_error"]
 
 # %%
 figs["fig_sweep"]
+
+# %% [markdown]
+# `fig_trajectories`: paths over the world's geometry (here the virtual states of problem 0 every 50 iterations;
+# notebook 03 compares runs with it). `fig_adversarial`: the adversarial-gradient test
+# (`graspviz adversarial`, docs/results/adversarial.md) on the 12-D pixel Wall.
+
+# %%
+figs["fig_trajectories"]
+
+# %%
+figs["fig_adversarial"]
 
 # %%
 assert not missing, missing
