@@ -51,8 +51,8 @@ from ..core.config import SETTINGS
 from ..core.errors import GraspvizError, expect
 from ..planners import ABLATIONS, make_planner, run
 from ..planners.registry import check_name
-from ..worlds import WORLDS, World
-from .execute import as_world
+from ..worlds import World
+from .execute import as_world, world_ref
 from .mpc import mpc as receding_horizon
 
 #: two-sided 95% normal quantile used by the Wilson interval
@@ -253,7 +253,7 @@ def evaluate(world, planners, horizons, trials: int, seed: int = 0, *, mpc: bool
     expect(backend in ("serial", "ray"), f"backend must be 'serial' or 'ray'; got {backend!r}")
     chunk = trials if chunk is None else min(_positive_int(chunk, "chunk"), trials)
     mpc_opts = dict(replan_every=replan_every, replan_steps=replan_steps) if mpc else None
-    world_ref = world.name if WORLDS.get(world.name) is type(world) else world
+    ref = world_ref(world)  # (how the jobs name the world: a Ray task rebuilds it)
     dtype_name = str(dtype).replace("torch.", "")
 
     sources = [settings_from] if isinstance(settings_from, str) else list(settings_from)
@@ -266,7 +266,7 @@ def evaluate(world, planners, horizons, trials: int, seed: int = 0, *, mpc: bool
                 config = config_of(world, name, _lookup(settings, name, T), src)
                 for c, lo in enumerate(range(0, trials, chunk)):
                     seeds = evaluation_seeds(seed, trials)[lo:lo + chunk]
-                    jobs.append(dict(world=world_ref, planner=name, config=config.to_dict(), horizon=T, seeds=seeds,
+                    jobs.append(dict(world=ref, planner=name, config=config.to_dict(), horizon=T, seeds=seeds,
                                      planner_seed=int(seed) + c, check_every=int(check_every), mpc=mpc_opts,
                                      device=str(device), dtype=dtype_name))
                     keys.append((T, src, name))

@@ -21,7 +21,7 @@ import torch
 from ..core.errors import GraspvizError
 from ..core.history import History
 from ..core.types import Problem
-from ..worlds import World, get_world
+from ..worlds import WORLDS, World, get_world
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,6 +42,12 @@ def as_world(world) -> World:
         return get_world(world)
     raise GraspvizError(f"world must be a registered world name or a World (graspviz.make_world(model, simulate=...) "
                         f"makes one from your model); got {type(world).__name__}")
+
+
+def world_ref(world: World):
+    """How a job names its world for another process (a Ray task): a registered world by its name (rebuilt
+    there), any other World as itself."""
+    return world.name if WORLDS.get(world.name) is type(world) else world
 
 
 def host_actions(actions, batch: int) -> np.ndarray:

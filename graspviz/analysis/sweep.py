@@ -29,7 +29,7 @@ from ..core.errors import GraspvizError, expect
 from ..core.types import Problem
 from ..planners import make_planner, planner_class
 from .evaluate import _open_loop_job, ray_cluster
-from .execute import as_world
+from .execute import as_world, world_ref
 
 #: at most this many values per axis (a 2-D sweep runs up to MAX_POINTS**2 cells)
 MAX_POINTS = 12
@@ -201,7 +201,7 @@ def _sweep_on_ray(world, planner, configs, problem, spec, cells, record, stop, a
     """Every cell as a Ray task; records them as they finish; True when ``stop()`` cancelled the rest."""
     with ray_cluster(address, num_cpus) as ray:
         task = ray.remote(num_cpus=1)(_ray_cell)
-        ref = world.name if _registered(world) else world  # a registered world travels by name
+        ref = world_ref(world)
         pending = {task.remote(ref, planner, configs[i][j].to_dict(), problem, spec): (i, j) for i, j in cells}
         while pending:
             if stop():
@@ -212,11 +212,6 @@ def _sweep_on_ray(world, planner, configs, problem, spec, cells, record, stop, a
             for r in ready:
                 record(*pending.pop(r), ray.get(r))
     return False
-
-
-def _registered(world) -> bool:
-    from ..worlds import WORLDS
-    return WORLDS.get(world.name) is type(world)
 
 
 __all__ = ["Axis", "SweepResult", "axis", "default_range", "sweep", "sweepable", "MAX_POINTS"]

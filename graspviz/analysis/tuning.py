@@ -14,9 +14,9 @@ import numpy as np
 
 from ..core.config import knobs
 from ..planners.registry import check_name, family
-from ..worlds import WORLDS, World
+from ..worlds import World
 from .evaluate import TUNING_OFFSET, _bar, _positive_int, config_of, run_job, tuning_seeds
-from .execute import as_world
+from .execute import as_world, world_ref
 
 #: Search spaces, per planner family: knob -> (kind, low, high).
 #:   "rel":  world default x exp(U(log low, log high))   (step sizes / noise follow the state scale, grasp.md §10)
@@ -101,14 +101,14 @@ def tune(world, planner: str, horizon: int, budget: int, seed: int = 0, *, trial
     base = dict(base or {})
     rng = np.random.default_rng([int(seed), TUNING_OFFSET, zlib.crc32(planner.encode())])
     seeds = tuning_seeds(seed, trials)
-    world_ref = world.name if WORLDS.get(world.name) is type(world) else world
+    ref = world_ref(world)
     log = []
     bar = _bar(budget, progress)
     for i in range(budget):
         draw = {} if i == 0 else sample_settings(planner, world, rng)
         overrides = {**draw, **base}
         config = config_of(world, planner, overrides)
-        r = run_job(dict(world=world_ref, planner=planner, config=config.to_dict(), horizon=horizon, seeds=seeds,
+        r = run_job(dict(world=ref, planner=planner, config=config.to_dict(), horizon=horizon, seeds=seeds,
                          planner_seed=int(seed) + TUNING_OFFSET, check_every=check_every, mpc=None, device=str(device)))
         times = [t for t in r["time_to_success_s"] if t is not None]
         entry = dict(index=i, overrides=draw, success_rate=float(np.mean(r["success"])),
