@@ -11,7 +11,7 @@ import re
 
 import numpy as np
 import pytest
-from uihelp import (T_LONG, button, checkbox, knob_box, open_app, open_tab, own_world, pane_text, plot,
+from uihelp import (T_LONG, button, checkbox, knob_box, open_app, open_tab, own_world, pane_text, plot, poll,
                     plot_title, run_and_wait, run_then_scrub, scrub_to, type_into, wait_alert, wait_for, wait_idle, wait_label,
                     wait_plot_title, wait_traces)
 
@@ -233,10 +233,11 @@ def test_export_compare_fork_and_losses(server, page):
     wait_label(page, "(fork)")
     assert app.state.shown_history is app.state.fork_history
     wait_plot_title(page, "plan at iteration 10 ")
-    legend = plot(page, ".losses-plot").evaluate(
-        "el => el._fullData.filter(t => t.showlegend !== false).map(t => t.name)")
+    legend = poll(page, lambda: plot(page, ".losses-plot").evaluate(
+        "el => el._fullData.filter(t => t.showlegend !== false).map(t => t.name)"),
+        lambda names: "fork at k=10: loss/total" in names, "the losses to draw the fork")
     assert len(legend) == len(set(legend)) and len(legend) <= 4, legend  # one entry per branch (+ sync events)
-    assert "run: loss/total" in legend and "fork at k=10: loss/total" in legend
+    assert "run: loss/total" in legend, legend
     page.locator("select").nth(1).select_option("gd")  # fewer loss panels: the same height
     wait_idle(app)
     assert abs(losses.bounding_box()["height"] - h0) < 2

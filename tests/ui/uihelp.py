@@ -142,6 +142,22 @@ def plan_data(page):
         "el => el.data.map(t => [t.name, Array.from(t.x || []), Array.from(t.y || [])])")
 
 
+def server_plan(app):
+    """What the plan view should show now, as :func:`plan_data` reads it: the state's own plan figure (call when the
+    app is idle: it may simulate, for the verdict)."""
+    fig = app.state.figures(("plan",))["plan"]
+    return [[t.name, [float(v) for v in (t.x if t.x is not None else [])],
+             [float(v) for v in (t.y if t.y is not None else [])]] for t in fig.data]
+
+
+def same_plan(a, b, rtol=1e-6) -> bool:
+    """Two :func:`plan_data` readings show the same traces (names, and points up to float32 rounding)."""
+    import numpy as np
+    return len(a) == len(b) and all(
+        na == nb and len(xa) == len(xb) and len(ya) == len(yb) and np.allclose(xa, xb, rtol=rtol, atol=1e-9)
+        and np.allclose(ya, yb, rtol=rtol, atol=1e-9) for (na, xa, ya), (nb, xb, yb) in zip(a, b))
+
+
 def wait_plot_title(page, text, timeout=T_LONG / 1e3, css=None):
     """Wait until a plot's title (default: the plan's) contains ``text`` (the browser has drawn it)."""
     return poll(page, lambda: plot_title(page, css), lambda title: bool(title) and text in title,
@@ -215,7 +231,21 @@ _CELL_JS = """(el, [x, y, trace]) => {
 }"""
 
 
-def click_cell(page, css, x, y, trace=0):
-    """Click the heatmap cell at data (x, y) of trace ``trace`` of the plot under ``css``, where a user would."""
-    px, py = plot(page, css).evaluate(_CELL_JS, [x, y, trace])
-    page.mouse.click(px, py)
+_HOVERED_JS = """el => (el._hoverdata || []).map(p => [p.x, p.y])"""
+
+
+def click_cell(page, css, x, y, trace=0, timeout=T_LONG / 1e3):
+    """Click the heatmap cell at data (x, y) of trace ``trace`` of the plot under ``css``, where a user would: point
+    at it until plotly's hover shows that cell, then press. (Plotly reports a click on the point it last hovered: a
+    click sent with the move can, on a loaded machine, report the cell hovered before, or a redraw can move it.)"""
+    t0, nudge = time.time(), 0
+    while time.time() - t0 < timeout:
+        px, py = plot(page, css).evaluate(_CELL_JS, [x, y, trace])  # again each time: the page may have moved
+        page.mouse.move(px + nudge, py)
+        page.wait_for_timeout(100)
+        if [x, y] in plot(page, css).evaluate(_HOVERED_JS):  # (a mark drawn over the cell may be the point hovered)
+            page.mouse.down()
+            page.mouse.up()
+            return
+        nudge = 1 - nudge  # a move to where the mouse already is may not count as a move
+    raise AssertionError(f"plotly never hovered cell ({x}, {y}) of {css}")
