@@ -71,8 +71,12 @@ def test_trial_i_is_the_problem_seeded_seed_plus_i():
 def test_markdown_json_and_curves(quick_rows, tmp_path):
     md = R.to_markdown(quick_rows)
     lines = md.strip().splitlines()
-    assert lines[2] == "| H | GRASP | GD shooting | CEM | Collocation |"
+    assert lines[2] == "| H | GRASP | GD shooting | CEM | Collocation | GRASP / CEM time |"
     assert [ln.split("|")[1].strip() for ln in lines[4:]] == ["20", "40"]
+    for ln, T in zip(lines[4:], (20, 40)):  # the last column: GRASP's median time to success over CEM's
+        g, c = ({r["planner"]: r for r in quick_rows if r["horizon"] == T}[p]["median_time_to_success_s"]
+                for p in ("grasp", "cem"))
+        assert ln.split("|")[-2].strip() == ("-" if g is None or c is None else f"{g / c:.2f}x"), ln
     r = quick_rows[0]
     assert f"{100 * r['success_rate']:.1f} [{100 * r['ci_low']:.1f}, {100 * r['ci_high']:.1f}]" in lines[4]
     assert "success % [95% Wilson CI] / median seconds" in lines[0]

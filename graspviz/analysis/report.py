@@ -90,6 +90,17 @@ def _threads(rows) -> str:
     return f"; torch CPU threads: {'/'.join(map(str, th))}" if th else ""
 
 
+RATIO = "GRASP / CEM time"
+
+
+def time_ratio(grasp: dict | None, cem: dict | None) -> str:
+    """GRASP's median time to success over CEM's (the paper reports 0.24-0.51x), ``-`` when either has none."""
+    tg, tc = ((r or {}).get("median_time_to_success_s") for r in (grasp, cem))
+    if tg is None or tc is None or not (tc > 0) or tg != tg or tc != tc:
+        return "-"
+    return f"{tg / tc:.2f}x"
+
+
 def to_markdown(rows: list[dict]) -> str:
     """The grasp.md §8 table: one row per horizon (per horizon and mode when the rows mix open loop and
     MPC), one column per planner, cells ``success % [95% CI] / median s to success`` (``-`` when nothing
@@ -108,19 +119,22 @@ def to_markdown(rows: list[dict]) -> str:
     batches = sorted({r["batch"] for r in rows})
     r0 = rows[0]
     tuned = sorted({labels[r["planner"]] for r in rows if r.get("tuned")})
+    ratio = int("grasp" in planners and "cem" in planners)  # the paper's speed claim: GRASP's time over CEM's
     lines = [f"World {', '.join(worlds)}, {' and '.join(modes)}, {'/'.join(map(str, trials))} trials per cell, "
              f"seed {r0['seed']} (trial i: seed + i). {_protocol(rows)}. Cells: success % [95% Wilson CI] / "
              f"median seconds to success (planning time of the batch of {'/'.join(map(str, batches))}; successful "
              f"trials only{_threads(rows)})." + (f" Tuned: {', '.join(tuned)}." if tuned else "")
              + _settings_note(rows, labels) + (_SOURCES_NOTE if by_source else ""),
-             "", "| H | " + " | ".join(labels[p] for p in planners) + " |",
-             "|---|" + "---|" * len(planners)]
+             "", "| H | " + " | ".join(labels[p] for p in planners) + (f" | {RATIO} |" if ratio else " |"),
+             "|---|" + "---|" * (len(planners) + ratio)]
     for T, mode, src in keys:
         cells = []
         for p in planners:
             r = cell.get((T, mode, src, p))
             cells.append("" if r is None else f"{100 * r['success_rate']:.1f} [{100 * r['ci_low']:.1f}, "
                          f"{100 * r['ci_high']:.1f}] / {_fmt_time(r['median_time_to_success_s'])}")
+        if ratio:
+            cells.append(time_ratio(cell.get((T, mode, src, "grasp")), cell.get((T, mode, src, "cem"))))
         lines.append(f"| {' '.join([str(T)] + ([mode] if mixed else []) + ([SOURCE_NAMES[src]] if by_source else []))} | ")
         lines[-1] += " | ".join(cells) + " |"
     return "\n".join(lines) + "\n"
