@@ -71,6 +71,7 @@ BODIES = {
         ((-60.0, 30.0), (60.0, 30.0), (60.0, 0.0), (-60.0, 0.0)),
         ((-15.0, 30.0), (-15.0, 120.0), (15.0, 120.0), (15.0, 30.0)))),
 }
+BODIES["pusht_pixels"] = BODIES["pusht"]  # the same T, its pose read from the tokens by the model's readout head
 
 
 def body_outline(body: dict, state) -> np.ndarray:

@@ -10,10 +10,10 @@ from ..core.types import Problem
 from .analytic import Hills, PointMass, Wall
 from .base import SETTINGS, World
 from .custom import load_world, make_world
-from .sims import PointMaze, PushT, WallPixels, WallTokens
+from .sims import PointMaze, PushT, PushTPixels, WallPixels, WallTokens
 
 WORLDS: dict[str, type[World]] = {w.name: w for w in (Wall, PointMass, Hills, PointMaze, PushT, WallPixels,
-                                                  WallTokens)}
+                                                  WallTokens, PushTPixels)}
 #: the worlds graspviz ships (their names cannot be re-registered)
 BUNDLED = tuple(WORLDS)
 

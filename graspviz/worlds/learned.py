@@ -31,7 +31,7 @@ from ..core.errors import GraspvizError
 from ..core.model import WorldModel
 
 DEFAULT_MODELS = {"pointmaze": "pointmaze_mlp", "pusht": "pusht_mlp", "wall_pixels": "wall_pixels_ae",
-                  "wall_tokens": "wall_tokens_wm"}
+                  "wall_tokens": "wall_tokens_wm", "pusht_pixels": "pusht_pixels_wm"}
 
 
 def assets_dir() -> Path:
@@ -219,8 +219,11 @@ class TokenWM(nn.Module):
     - ``encode``: 64 x 64 frame (+ two coordinate channels) -> three stride-2 4 x 4 convolutions and a 3 x 3 one ->
       an 8 x 8 grid of ``dim``-D tokens (each token sees a 38 x 38 px window around its 8 x 8 patch). The planning
       state is the grid flattened token by token: ``z[p * dim + d]`` is dimension ``d`` of patch ``p`` (row-major).
-    - ``decode_logits``: tokens -> two 64 x 64 channels, the frame and a blurred copy of the dot (what stage 1 is
-      trained to reconstruct); ``decode`` gives the frame in [0, 1], to look at latents.
+    - ``decode_logits``: tokens -> ``channels_in`` + 1 channels of 64 x 64, the frame and a blurred copy of what
+      moves in it (what stage 1 is trained to reconstruct); ``decode`` gives the frame in [0, 1], to look at latents.
+    - ``read``: with ``readout`` > 0, a small MLP from the tokens to ``readout`` numbers (the true state, in the
+      units the trainer chose), trained on the frozen tokens: how a world whose state cannot be read off the
+      decoded frame by a rule (Push-T's block pose) plots a latent.
     - ``step(s, a)``: the tokens of the last ``history`` frames ``s`` (N, h, S) (oldest first; a plain (N, S) is a
       dot at rest: its frame repeated) and the action (N, A) -> the next frame's tokens (N, S). A conv net on the
       token grid: the ``h`` frames' normalised tokens stacked as channels, the action broadcast to every patch and
@@ -228,22 +231,28 @@ class TokenWM(nn.Module):
     """
 
     def __init__(self, dim: int = 16, channels: int = 32, hidden: int = 32, history: int = 3, action_dim: int = 2,
-                 action_low=None, action_high=None):
+                 action_low=None, action_high=None, channels_in: int = 1, readout: int = 0):
         super().__init__()
         c, h = channels, hidden
-        self.dim, self.history, self.action_dim = dim, history, action_dim
+        self.dim, self.history, self.action_dim, self.channels_in = dim, history, action_dim, channels_in
         self.state_dim = GRID * GRID * dim
         self.hparams = dict(dim=dim, channels=channels, hidden=hidden, history=history, action_dim=action_dim,
                             action_low=action_low, action_high=action_high)
+        if (channels_in, readout) != (1, 0):  # (the Wall's model predates both: its manifest entry stays as it was)
+            self.hparams.update(channels_in=channels_in, readout=readout)
         self.action_low, self.action_high = action_low, action_high
-        self.enc = nn.Sequential(nn.Conv2d(3, c, 4, 2, 1), nn.SiLU(), nn.Conv2d(c, c, 4, 2, 1), nn.SiLU(),
-                                 nn.Conv2d(c, c, 4, 2, 1), nn.SiLU(), nn.Conv2d(c, dim, 3, 1, 1))
+        # the predictor sees actions in [-1, 1]: the Wall's already are, Push-T's targets in [0, 512] are mapped
+        self._rescale = action_low is not None and action_high is not None and (action_low, action_high) != (-1.0, 1.0)
+        self.enc = nn.Sequential(nn.Conv2d(channels_in + 2, c, 4, 2, 1), nn.SiLU(), nn.Conv2d(c, c, 4, 2, 1),
+                                 nn.SiLU(), nn.Conv2d(c, c, 4, 2, 1), nn.SiLU(), nn.Conv2d(c, dim, 3, 1, 1))
         self.dec = nn.Sequential(nn.Conv2d(dim + 2, c, 3, 1, 1), nn.SiLU(), nn.ConvTranspose2d(c, c, 4, 2, 1),
                                  nn.SiLU(), nn.ConvTranspose2d(c, c, 4, 2, 1), nn.SiLU(),
-                                 nn.ConvTranspose2d(c, 2, 4, 2, 1))
+                                 nn.ConvTranspose2d(c, channels_in + 1, 4, 2, 1))
         self.pred = nn.Sequential(nn.Conv2d(history * dim + action_dim + 2, h, 3, 1, 1), nn.SiLU(),
                                   nn.Conv2d(h, h, 3, 1, 1), nn.SiLU(), nn.Conv2d(h, h, 3, 1, 1), nn.SiLU(),
                                   nn.Conv2d(h, dim, 3, 1, 1))
+        self.readout = nn.Sequential(nn.Linear(self.state_dim, 128), nn.SiLU(), nn.Linear(128, readout)) \
+            if readout else None
         # token statistics of the frozen encoder (set before the predictor is trained): per token dimension
         for k in ("z_mean", "z_std", "d_std"):
             self.register_buffer(k, torch.zeros(dim) if k == "z_mean" else torch.ones(dim))
@@ -258,19 +267,27 @@ class TokenWM(nn.Module):
         return g.permute(0, 2, 3, 1).reshape(g.shape[0], -1)
 
     def encode(self, img):
-        """Images (N, 64, 64) or (N, 1, 64, 64) in [0, 1] -> flat token grids (N, 8 * 8 * dim)."""
+        """Images (N, 64, 64) (one channel) or (N, C, 64, 64) in [0, 1] -> flat token grids (N, 8 * 8 * dim)."""
         if img.dim() == 3:
             img = img[:, None]
         return self.flat(self.enc(torch.cat([img, _coords(img.shape[0], img.shape[-1], img)], 1)))
 
     def decode_logits(self, z):
-        """Flat tokens (N, S) -> logits (N, 2, 64, 64): the frame and the blurred dot."""
+        """Flat tokens (N, S) -> logits (N, C + 1, 64, 64): the frame's C channels and the blurred moving part."""
         g = self.grid(z)
         return self.dec(torch.cat([g, _coords(g.shape[0], GRID, g)], 1))
 
     def decode(self, z):
-        """Flat tokens (N, S) -> images (N, 64, 64) in [0, 1]."""
-        return torch.sigmoid(self.decode_logits(z)[:, 0])
+        """Flat tokens (N, S) -> images in [0, 1]: (N, 64, 64) for one channel, else (N, C, 64, 64)."""
+        x = torch.sigmoid(self.decode_logits(z)[:, :self.channels_in])
+        return x[:, 0] if self.channels_in == 1 else x
+
+    def read(self, z):
+        """Flat tokens (N, S) -> the readout head's estimate of the true state (N, readout)."""
+        if self.readout is None:
+            raise GraspvizError("this token model has no readout head")
+        n = z.shape[0]
+        return self.readout(((z.reshape(n, GRID * GRID, self.dim) - self.z_mean) / self.z_std).reshape(n, -1))
 
     def set_stats(self, tokens, deltas):
         """Per-dimension mean / std of encoded tokens (..., S) and of their one-step changes (..., S)."""
@@ -285,6 +302,8 @@ class TokenWM(nn.Module):
         g = self.grid(s.reshape(n * self.history, -1))
         g = (g - self.z_mean[:, None, None]) / self.z_std[:, None, None]
         g = g.reshape(n, self.history * self.dim, GRID, GRID)
+        if self._rescale:
+            a = 2 * (a - self.action_low) / (self.action_high - self.action_low) - 1
         act = a[:, :, None, None].expand(-1, -1, GRID, GRID)
         return self.pred(torch.cat([g, act, _coords(n, GRID, g)], 1))
 

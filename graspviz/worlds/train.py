@@ -38,9 +38,12 @@ from tqdm.auto import tqdm
 from ..core.errors import GraspvizError
 from . import learned
 
-EPISODE_LEN = {"pointmaze": 20, "pusht": 20, "wall_pixels": 20, "wall_tokens": 20}
-DEFAULT_EPISODES = {"pointmaze": 400, "pusht": 400, "wall_pixels": 500, "wall_tokens": 500}
-BLUR, ROLLOUT = 8.0, 3  # wall_tokens: the blurred target's std (px); chained predictions per predictor sample
+EPISODE_LEN = {"pointmaze": 20, "pusht": 20, "wall_pixels": 20, "wall_tokens": 20, "pusht_pixels": 20}
+DEFAULT_EPISODES = {"pointmaze": 400, "pusht": 400, "wall_pixels": 500, "wall_tokens": 500, "pusht_pixels": 500}
+#: the token worlds' blurred targets' std (px); chained predictions per predictor sample
+BLUR, BLUR_PUSHT, ROLLOUT = 8.0, 3.0, 3
+#: the worlds whose model is a :class:`~graspviz.worlds.learned.TokenWM`
+TOKEN_WORLDS = ("wall_tokens", "pusht_pixels")
 
 
 def _world(name):
@@ -65,7 +68,7 @@ def collect(world: str, episodes: int, seed: int = 0, length: int | None = None,
             s0 = w.random_start(rng)
             s0[2:] = rng.normal(0, 1.0, 2)  # moving starts too
             a = random_actions(rng, T, [-1, -1], [1, 1], hold=int(rng.integers(1, 5)))
-        elif world == "pusht":
+        elif world in ("pusht", "pusht_pixels"):
             s0 = w.random_start(rng)
             if rng.random() < 0.5:  # start the agent next to the block so pushes are frequent
                 s0[:2] = s0[2:4] + rng.normal(0, 40, 2)
@@ -105,6 +108,9 @@ def _arch(world):
     if world == "wall_tokens":
         return "TokenWM", dict(dim=16, channels=32, hidden=32, history=3, action_dim=2, action_low=-1.0,
                                action_high=1.0)
+    if world == "pusht_pixels":  # RGB frames; a readout head estimates the 5-D state for figures
+        return "TokenWM", dict(dim=16, channels=32, hidden=48, history=3, action_dim=2, action_low=0.0,
+                               action_high=512.0, channels_in=3, readout=6)
     return "PixelWM", dict(latent=12, action_dim=2, channels=16, hidden=128, action_low=-1.0, action_high=1.0)
 
 
@@ -204,16 +210,41 @@ def _windows(Z, e, t, h):
     return [Z[e, (t - h + 1 + j).clamp_min(0)] for j in range(h)]
 
 
+def _token_data(world, states, progress=False):
+    """A token world's training frames and stage 1's targets: (frames (N, [C,] 64, 64), target_fn, weight_fn) where
+    ``target_fn(frames)`` is the blurred moving part (N, 64, 64) and ``weight_fn(frames)`` up-weights its pixels."""
+    w = _world(world)
+    if world == "wall_tokens":
+        from .sims.wall_pixels import background, render_batch
+        bg = torch.tensor(background(), dtype=torch.float32)  # the walls alone
+        return (torch.tensor(render_batch(states.reshape(-1, 2)), dtype=torch.float32), lambda o: blurred_dot(o, bg),
+                lambda o: 1.0 + 100.0 * (o - bg).clamp_min(0))  # the dot: a few dozen of 4096 pixels
+    flat = states.reshape(-1, states.shape[-1])
+    frames = [w.frames(flat[i:i + 256]) for i in tqdm(range(0, flat.shape[0], 256), desc=f"render {world}",
+                                                       disable=not progress)]
+    bg = torch.tensor(w.background(), dtype=torch.float32)
+    k = _blur_kernel(BLUR_PUSHT)
+
+    def moving(o):  # what differs from the empty canvas (the agent and the block), (N, 64, 64)
+        return (o - bg).abs().amax(1)
+
+    def target(o):
+        x = moving(o)[:, None]
+        x = torch.nn.functional.conv2d(x, k[None, None, :, None], padding=(k.numel() // 2, 0))
+        x = torch.nn.functional.conv2d(x, k[None, None, None, :], padding=(0, k.numel() // 2))
+        return x[:, 0].clamp(0, 1)
+    return torch.tensor(np.concatenate(frames)), target, lambda o: (1.0 + 30.0 * moving(o))[:, None]
+
+
 def train_tokens(world, data, steps, seed, progress=True, lr=2e-3, batch=(32, 64), k=ROLLOUT):
-    from .sims.wall_pixels import background, render_batch
     arch, hp = _arch(world)
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     m = learned.build(arch, hp)
     st, ac = data["states"], torch.tensor(data["actions"], dtype=torch.float32)
     E, T1 = st.shape[:2]
-    imgs = torch.tensor(render_batch(st.reshape(-1, 2)), dtype=torch.float32)  # (E * T1, 64, 64)
-    bg = torch.tensor(background(), dtype=torch.float32)
+    imgs, target_fn, weight_fn = _token_data(world, st, progress)  # (E * T1, [C,] 64, 64)
+    C = m.channels_in
     bce = torch.nn.functional.binary_cross_entropy_with_logits
     stage1, stage2 = steps // 2, steps - steps // 2
     # stage 1: encoder + decoder on single frames
@@ -224,16 +255,15 @@ def train_tokens(world, data, steps, seed, progress=True, lr=2e-3, batch=(32, 64
     for _ in bar:
         o = imgs[torch.randint(0, imgs.shape[0], (batch[0],), generator=gen)]
         logits = m.decode_logits(m.encode(o))
-        wt = 1.0 + 100.0 * (o - bg).clamp_min(0)  # up-weight the dot's pixels (a few dozen of 4096)
-        rec = bce(logits[:, 0], o, weight=wt)
-        blur = bce(logits[:, 1], blurred_dot(o, bg))
+        rec = bce(logits[:, 0] if C == 1 else logits[:, :C], o, weight=weight_fn(o))
+        blur = bce(logits[:, C], target_fn(o))
         loss = rec + blur
         opt.zero_grad()
         loss.backward()
         opt.step()
         sched.step()
         bar.set_postfix(rec=f"{rec.item():.4f}", blur=f"{blur.item():.4f}", refresh=False)
-    # stage 2: the encoder is frozen; the predictor learns on its tokens
+    # stage 2: the encoder is frozen; the predictor (and a readout head, if any) learn on its tokens
     for p in ae:
         p.requires_grad_(False)
     with torch.no_grad():
@@ -241,7 +271,12 @@ def train_tokens(world, data, steps, seed, progress=True, lr=2e-3, batch=(32, 64
     del imgs
     m.set_stats(Z, Z[:, 1:] - Z[:, :-1])
     scale = m.d_std.repeat(Z.shape[-1] // m.dim)  # per flat coordinate
-    opt = torch.optim.Adam(m.pred.parameters(), lr=lr)
+    params = list(m.pred.parameters())
+    if m.readout is not None:
+        from .sims.pusht_pixels import readout_target
+        R = torch.tensor(readout_target(st), dtype=torch.float32)  # (E, T1, readout)
+        params += list(m.readout.parameters())
+    opt = torch.optim.Adam(params, lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(stage2, 1))
     k = min(k, T1 - 1)
     bar = tqdm(range(stage2), desc=f"train {world} (2/2: predictor)", disable=not progress)
@@ -254,6 +289,8 @@ def train_tokens(world, data, steps, seed, progress=True, lr=2e-3, batch=(32, 64
             pred = m.step(torch.stack(win[-m.history:], 1), ac[e, t + j])
             loss = loss + (((pred - Z[e, t + j + 1]) / scale) ** 2).mean() / k
             win.append(pred)
+        if m.readout is not None:  # read the true state off the frozen tokens of frame t
+            loss = loss + ((m.read(Z[e, t]) - R[e, t]) ** 2).mean() * 100
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -263,27 +300,32 @@ def train_tokens(world, data, steps, seed, progress=True, lr=2e-3, batch=(32, 64
 
 
 def evaluate_tokens(world, module, data, horizon) -> dict:
-    """Reconstruction, one-step and ``horizon``-step errors of a TokenWM in px (decoded dot centre vs truth)."""
+    """Reconstruction, one-step and ``horizon``-step errors of a TokenWM in the world's true units (the Wall: the
+    decoded dot centre vs the truth, px; Push-T: the readout head's agent + block position, px, and angle)."""
     from ..core.model import WorldModel
-    from .sims.wall_pixels import render_batch
     w = _world(world)
     module = module.float()
     w._module = module
     st = data["states"].astype(np.float64)
     ac = torch.tensor(data["actions"], dtype=torch.float32)
     E, T1 = st.shape[:2]
+    imgs, _, _ = _token_data(world, st)
     with torch.no_grad():
-        Z = module.encode(torch.tensor(render_batch(st.reshape(-1, 2)), dtype=torch.float32)).reshape(E, T1, -1)
-        er = np.linalg.norm(w.to_true(Z.numpy()) - st, axis=-1).mean()
+        Z = module.encode(imgs).reshape(E, T1, -1)
+        er = w.distance(w.to_true(Z.numpy()), st).mean()
         e = torch.arange(E).repeat_interleave(T1 - 1)
         t = torch.arange(T1 - 1).repeat(E)
         one = module.step(torch.stack(_windows(Z, e, t, module.history), 1), ac[e, t])
-        e1 = np.linalg.norm(w.to_true(one.numpy()) - st[:, 1:].reshape(-1, 2), axis=-1).mean()
+        e1 = w.distance(w.to_true(one.numpy()), st[:, 1:].reshape(-1, st.shape[-1])).mean()
         roll = WorldModel(module, validate=False).rollout(Z[:, 0], ac)  # as planners roll out: padded windows
-        eT = np.linalg.norm(w.to_true(roll[:, -1].numpy()) - st[:, -1], axis=-1).mean()
-    return {"one_step_error": float(e1), f"{horizon}_step_error": float(eT), "reconstruction_error": float(er),
-            "units": "px (dot position decoded from the predicted tokens)", "episodes": E,
-            "frame_skip": w.frame_skip}
+        last = w.to_true(roll[:, -1].numpy())
+        eT = w.distance(last, st[:, -1]).mean()
+    out = {"one_step_error": float(e1), f"{horizon}_step_error": float(eT), "reconstruction_error": float(er),
+           "units": "px (dot position decoded from the predicted tokens)", "episodes": E, "frame_skip": w.frame_skip}
+    if world == "pusht_pixels":
+        out["units"] = "agent+block position error (px), read from the tokens by the readout head"
+        out[f"{horizon}_step_angle_error"] = float(w.angle_error(last, st[:, -1]).mean())
+    return out
 
 
 def evaluate_model(world, module, n=64, seed=12345, horizon=10) -> dict:
@@ -293,7 +335,7 @@ def evaluate_model(world, module, n=64, seed=12345, horizon=10) -> dict:
     w = _world(world)
     st = torch.tensor(data["states"], dtype=torch.float64)
     ac = torch.tensor(data["actions"], dtype=torch.float64)
-    if world == "wall_tokens":
+    if world in TOKEN_WORLDS:
         return evaluate_tokens(world, module, data, horizon)
     module = module.double()
     with torch.no_grad():
@@ -349,7 +391,7 @@ def train(world: str, data=None, steps: int = 3000, seed: int = 0, name: str | N
     if transitions < 2:  # one sample has no spread: the normalisation statistics would be NaN
         raise GraspvizError(f"training needs at least 2 transitions; the data holds {transitions}")
     t0 = time.time()
-    fn = {"wall_pixels": train_pixel, "wall_tokens": train_tokens}.get(world, train_state_mlp)
+    fn = train_tokens if world in TOKEN_WORLDS else {"wall_pixels": train_pixel}.get(world, train_state_mlp)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # the same floats on any machine (a parallel reduction may add in another order)
     try:
