@@ -30,6 +30,11 @@ def open_app(page, url, apps, n=1, steps=20, world=None):
     if world is not None and app.state.world != world:
         page.locator("select").first.select_option(world)
         wait_for(lambda: app.state.world == world, "the world menu to switch")
+        # the state's world changes before its settings follow it (the same server event, other watchers): the
+        # address bar is updated on the next event-loop turn, once the whole switch is done; a setting changed
+        # before that would be reset to the new world's
+        poll(page, lambda: page.evaluate("() => location.href"), lambda href: f"world={world}&" in href + "&",
+             "the address bar to show the new world")
     if steps is not None:
         app.state.set_config("steps", steps)
         wait_for(lambda: knob_box(page, "steps").input_value() == str(steps), "the steps box to follow")
