@@ -19,6 +19,9 @@ Training:
   is trained on the frozen tokens: ``ROLLOUT`` chained predictions from windows of the last 3 frames (a window
   reaching before an episode's start repeats its first frame, as :meth:`WorldModel.windows` pads), MSE of each to the
   true next tokens in units of the per-dimension std of one-step token changes.
+- ``pusht_pixels``: the same two stages on gym-pusht's RGB frames (rendered from the collected states); stage 1's
+  second target is a ``BLUR_PUSHT`` px blur of what differs from the empty arena (agent and block), and stage 2
+  also trains the readout head (tokens -> the 5-D state, positions / 512 and the angle's sine and cosine).
 
 Training runs on one CPU thread, so the same command gives the same weights (and SHA-256) on any
 machine with the same torch build. After training the weights go to ``<assets>/models/<name>.safetensors`` and the manifest gets an entry
