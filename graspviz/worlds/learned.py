@@ -53,7 +53,7 @@ def default_model_name(world: str) -> str:
     return DEFAULT_MODELS[world]
 
 
-#: the largest weights / manifest file read (a bundled model is well under a megabyte)
+#: the largest weights / manifest file read (a bundled model is 1.1 MB at most)
 MAX_WEIGHT_BYTES, MAX_MANIFEST_BYTES = 256 * 2**20, 2**20
 
 
