@@ -23,3 +23,15 @@ def _stop_panel_servers():
     pn = sys.modules.get("panel")
     if pn is not None:
         pn.state.kill_all_servers()
+
+
+@pytest.fixture
+def one_thread():
+    """Torch on one CPU thread for the test (then back): the small models and tiny training runs of some modules
+    (``pytestmark = pytest.mark.usefixtures("one_thread")``) only contend with two threads on a busy 2-core
+    machine, and a tiny run gets up to 20 times slower."""
+    import torch
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -19,13 +19,7 @@ WORLD = Trap()
 D = BarrierDynamics
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """The 2-D runs here are too small for several threads (on a busy machine they only contend)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # (tests/conftest.py)
 
 
 def step(s, a):

@@ -17,14 +17,7 @@ from graspviz.worlds.sims import wall_tokens as WT
 NAME = "wall_tokens_wm"
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Training calls made directly (not through train.train, which does the same) run on one thread: two threads
-    on a busy 2-core machine make a tiny run 20 times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # (tests/conftest.py)
 
 
 @pytest.fixture(scope="module")
