@@ -38,6 +38,20 @@ def learned_model(world_name: str):
     return load_model(name)
 
 
+class OwnModule:
+    """Mixin of a learned latent world that encodes, decodes and reads states with its own copy of its bundled
+    model (``module``: the bare float32 CPU ``nn.Module``, loaded on first use; planners get fresh copies from
+    ``make_model``, which they may move to another device or dtype)."""
+
+    _module = None
+
+    @property
+    def module(self):
+        if self._module is None:
+            self._module = learned_model(self.name).module
+        return self._module
+
+
 def as_batch(x, dim: int, what: str) -> np.ndarray:
     a = np.asarray(x, dtype=np.float64)
     if a.ndim == 1:

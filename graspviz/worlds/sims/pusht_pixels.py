@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .common import as_batch, learned_model, one_at_a_time
+from .common import OwnModule, as_batch, one_at_a_time
 from .pusht import PushT
 
 SIZE = 64
@@ -26,7 +26,7 @@ SIZE = 64
 _NO_GOAL = np.array([-1e4, -1e4, 0.0])
 
 
-class PushTPixels(PushT):
+class PushTPixels(OwnModule, PushT):
     name = "pusht_pixels"
     description = ("Push-T from 64x64 gym-pusht frames, frame-skip 5: planning on 8x8x16 patch tokens of a frozen "
                    "learned encoder with a conv predictor over 3 frames (DINO-WM style)")
@@ -37,10 +37,6 @@ class PushTPixels(PushT):
     success_rule = "agent + block position error < 20 px and angle error < pi/9 (in the simulator)"
     planner_defaults = {}  # no suggested settings: every planner gets the automatic (scale-derived) ones
 
-    def __init__(self):
-        super().__init__()
-        self._module = None
-
     @property
     def env(self):
         if self._env is None:
@@ -50,13 +46,6 @@ class PushTPixels(PushT):
                                  observation_width=SIZE, observation_height=SIZE).unwrapped
             self._env.reset(seed=0)
         return self._env
-
-    @property
-    def module(self):
-        """This world's own float32 CPU copy of the model, for encoding, decoding and reading states out."""
-        if self._module is None:
-            self._module = learned_model(self.name).module
-        return self._module
 
     @one_at_a_time
     def frames(self, true_states) -> np.ndarray:

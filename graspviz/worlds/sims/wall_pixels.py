@@ -17,7 +17,7 @@ import torch
 
 from ..analytic import Wall, WallDynamics
 from ..base import World
-from .common import as_batch, check_actions, learned_model
+from .common import OwnModule, as_batch, check_actions, learned_model
 
 SIZE, BLOB_STD = 64, 1.7
 
@@ -57,7 +57,7 @@ def dot_centre(img) -> np.ndarray:
     return np.stack([x, y], -1)
 
 
-class RenderedWall(World):
+class RenderedWall(OwnModule, World):
     """Base of the DotWall worlds seen through 64 x 64 frames (``wall_pixels``, ``wall_tokens``): the true state is
     the dot's position, frames come from :func:`render_batch`, and the planning state is a learned model's latent
     of a frame (``to_planning`` renders and encodes; ``to_true`` reads the dot's centre off the decoded frame).
@@ -71,18 +71,8 @@ class RenderedWall(World):
     #: wall steps per model step (the action is held for them)
     frame_skip = 1
 
-    def __init__(self):
-        self._module = None
-
     def make_model(self):
         return learned_model(self.name)  # a fresh copy: planners may move it to another device or dtype
-
-    @property
-    def module(self):
-        """This world's own float32 CPU copy of the model, for encoding, decoding and rendering."""
-        if self._module is None:
-            self._module = learned_model(self.name).module
-        return self._module
 
     def render(self, true_state) -> np.ndarray:
         """The frame of one true position (2,): (64, 64, 3) uint8."""
