@@ -57,12 +57,13 @@ def test_verdicts_match_the_simulator_and_the_model(lying):
 def test_text_names_rule_numbers_and_the_reading(lying):
     wall, _, hist = lying
     d = diagnose(wall, hist)
-    assert d.summary().startswith(f"simulator: {int(d.success_true.sum())} of 8 reach the goal (position error < 4.5)"
+    # the Wall is analytic: its ground truth reads "true dynamics" (a simulator world's reads "simulator": test_execute)
+    assert d.summary().startswith(f"true dynamics: {int(d.success_true.sum())} of 8 reach the goal (position error < 4.5)"
                                   f" | model: {int(d.success_model.sum())} of 8 | median position error ")
     b = d.kinds.index("model_lied")
     line = d.problem_line(b)
-    assert line.startswith(f"problem {b}: the model lied (the model reaches the goal, the simulator does not): ")
-    sim = re.search(r"simulator position error ([\d.]+) >= 4.5", line)
+    assert line.startswith(f"problem {b}: the model lied (the model reaches the goal, the true dynamics do not): ")
+    sim = re.search(r"true dynamics position error ([\d.]+) >= 4.5", line)
     mod = re.search(r"model position error ([\d.]+) < 4.5", line)
     assert sim and mod, line
     assert float(sim.group(1)) == pytest.approx(d.distance_true[b], rel=2e-3)

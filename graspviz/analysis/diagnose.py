@@ -39,7 +39,7 @@ import numpy as np
 
 from ..core.history import History
 from ..core.types import Snapshot
-from ..worlds import World
+from ..worlds import World, truth_name
 from .execute import as_world, host_actions, true_endpoints
 
 #: kind -> the plain reading of a problem's verdict
@@ -113,8 +113,17 @@ class Diagnosis:
     def batch(self) -> int:
         return len(self.kinds)
 
+    @property
+    def truth(self) -> str:
+        """The ground truth's name in the text: "simulator" or (analytic worlds) "true dynamics"."""
+        return truth_name(self.simulator)
+
     def verdict(self, b: int) -> str:
-        return VERDICTS[self.kinds[b]]
+        text = VERDICTS[self.kinds[b]]
+        if not self.simulator:
+            text = text.replace("the simulator does not", "the true dynamics do not").replace(
+                "in the simulator", "in the true dynamics")
+        return text
 
     def count(self, *kinds) -> int:
         return sum(k in kinds for k in self.kinds)
@@ -127,16 +136,16 @@ class Diagnosis:
         n_true = int(self.success_true.sum())
         n_model = int(self.success_model.sum())
         d = self.distance_true[np.isfinite(self.distance_true)]
-        med = f" | median {self.rule.quantity} {_num(float(np.median(d)))}{self._unit()} (simulator)" if d.size else ""
-        return (f"simulator: {n_true} of {B} reach the goal ({self.rule.text}) | model: {n_model} of {B}{med}")
+        med = f" | median {self.rule.quantity} {_num(float(np.median(d)))}{self._unit()} ({self.truth})" if d.size else ""
+        return f"{self.truth}: {n_true} of {B} reach the goal ({self.rule.text}) | model: {n_model} of {B}{med}"
 
     def problem_line(self, b: int) -> str:
         """One problem's verdict with its numbers, e.g. ``problem 2: the model lied (...): simulator position
         error 14.8 >= 4.5, model position error 2.1 < 4.5; the model's error first reaches 4.5 at step 12``."""
         kind = self.kinds[b]
-        parts = [f"problem {b}: {VERDICTS[kind]}"]
+        parts = [f"problem {b}: {self.verdict(b)}"]
         if kind != "not_evaluated":
-            sim = f"simulator {self.rule.measure(float(self.distance_true[b]))}{self._extra(self.extra_true, b)}"
+            sim = f"{self.truth} {self.rule.measure(float(self.distance_true[b]))}{self._extra(self.extra_true, b)}"
             mod = f"model {self.rule.measure(float(self.distance_model[b]))}{self._extra(self.extra_model, b)}"
             parts.append(f": {sim}; {mod}")
             lie = int(self.first_lie[b])

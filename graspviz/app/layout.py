@@ -28,7 +28,7 @@ import panel as pn
 
 from ..plotting.theme import empty_figure
 from ..planners import planner_class
-from ..worlds import WORLDS
+from ..worlds import WORLDS, truth_name
 from .inline_css import inline_panel_css
 from .state import AUTO_RUN_S, MAX_IMPORT_BYTES, PLANNER_CHOICES, AppState
 from .throttle import Throttle, on_loop
@@ -215,7 +215,7 @@ class App:
             ("Where the model lies", pn.Column(self.p_lies, self.lies_table, sizing_mode="stretch_width")),
             ("Sweep", pn.Column(
                 "Pick one or two settings and their ranges (log-spaced where the setting is), run the grid on these "
-                "problems (each cell judged in the simulator), then click a cell to load its run.",
+                "problems (each cell judged by the world's rule, in its simulator or true dynamics), then click a cell to load its run.",
                 pn.Row(self.w_sx, self.w_sx_lo, self.w_sx_hi, self.w_sx_n),
                 pn.Row(self.w_sy, self.w_sy_lo, self.w_sy_hi, self.w_sy_n), self.b_sweep, self.sweep_note,
                 self.p_sweep, sizing_mode="stretch_width")),
@@ -807,7 +807,7 @@ class App:
             if r is not None:
                 self.sweep_note.object = (f"{int(r.done.sum())} of {r.done.size} cells in {r.seconds:.1f} s"
                                           + (" (stopped)" if r.stopped else "") + f"; {r.batch} problems, T = "
-                                          f"{r.horizon}, success judged in the simulator every {r.check_every} "
+                                          f"{r.horizon}, success judged in the {truth_name(r.world not in WORLDS or WORLDS[r.world].simulator)} every {r.check_every} "
                                           f"iterations. Star: the current setting.")
         if self._changed("runs", tuple(r["id"] for r in st.runs), tuple(id(r["history"]) for r in st.runs),
                          id(st.shown_history)):

@@ -804,17 +804,17 @@ class AppState(param.Parameterized):
         kind = d.kinds[b]
         lines = [f"**Problem {b}: {d.verdict(b)}** (iteration {d.iteration})", ""]
         if kind != "not_evaluated":
-            lines.append(f"- simulator: {'reaches' if d.success_true[b] else 'misses'} the goal, "
+            lines.append(f"- {d.truth}: {'reaches' if d.success_true[b] else 'misses'} the goal, "
                          f"{d.rule.measure(float(d.distance_true[b]))}{d._extra(d.extra_true, b)}")
             lines.append(f"- model: {'reaches' if d.success_model[b] else 'misses'} the goal, "
                          f"{d.rule.measure(float(d.distance_model[b]))}{d._extra(d.extra_model, b)}")
             lie = int(d.first_lie[b])
             if d.simulator or lie >= 0:
-                lines.append(f"- model vs simulator: the error first reaches {d.rule.threshold:g}{d._unit()} at "
+                lines.append(f"- model vs {d.truth}: the error first reaches {d.rule.threshold:g}{d._unit()} at "
                              f"step {lie}" if lie >= 0 else
-                             f"- model vs simulator: the error stays below {d.rule.threshold:g}{d._unit()}")
+                             f"- model vs {d.truth}: the error stays below {d.rule.threshold:g}{d._unit()}")
         lines += ["", f"Rule: {d.rule.text}.", "",
-                  f"Batch: {int(d.success_true.sum())} of {d.batch} reach the goal in the simulator, "
+                  f"Batch: {int(d.success_true.sum())} of {d.batch} reach the goal in the {d.truth}, "
                   f"{int(d.success_model.sum())} of {d.batch} on the model."]
         note = self.stale_note()
         if note:
@@ -827,7 +827,7 @@ class AppState(param.Parameterized):
         if d is None:
             return "No verdicts yet: press Run." if self.snapshot is None else "No verdicts for this iterate."
         u = d._unit()
-        head = (f"| problem | verdict | simulator {d.rule.quantity}{u} | model {d.rule.quantity}{u} | "
+        head = (f"| problem | verdict | {d.truth} {d.rule.quantity}{u} | model {d.rule.quantity}{u} | "
                 f"first step over {d.rule.threshold:g}{u} |\n|---|---|---|---|---|")
         rows = []
         for b in range(d.batch):
@@ -850,7 +850,7 @@ class AppState(param.Parameterized):
         success in the simulator and on the model (last iteration), iterations and planning time."""
         if not self.runs:
             return "No runs in this session yet."
-        head = "| run | planner | settings (not the world's suggestion) | simulator | model | iterations | time |\n" \
+        head = "| run | planner | settings (not the world's suggestion) | reached (true) | reached (model) | iterations | time |\n" \
                "|---|---|---|---|---|---|---|"
         rows = []
         for r in reversed(self.runs):
@@ -1098,7 +1098,7 @@ class AppState(param.Parameterized):
         if d is None:
             return empty_figure("verdicts appear when the run ends" if self._live is not None else
                                 "no verdicts for this iterate", "where the model lies")
-        title = self._titled(f"where the model lies: |model - simulator| per step, iteration {d.iteration}")
+        title = self._titled(f"where the model lies: |model - {d.truth}| per step, iteration {d.iteration}")
         if not d.simulator and not (d.first_lie >= 0).any():
             title = self._titled(f"model vs true dynamics per step, iteration {d.iteration} (this world's model is "
                                  f"exact)")
@@ -1140,7 +1140,7 @@ class AppState(param.Parameterized):
                 body = d.summary()
             else:
                 body = f"model rollout's goal distance (mean) {float(s.goal_distance.mean()):.3g}" + \
-                       (" | simulator verdict when the run ends" if self._live is not None else "")
+                       (" | verdicts when the run ends" if self._live is not None else "")
         note = self.stale_note()
         return f"{head} | {body} | planning time {s.wall_time:.2f} s" + (f" | {note}" if note else "")
 

@@ -8,7 +8,7 @@ from ..core.errors import GraspvizError
 from ..core.history import History
 from ..core.types import Problem
 from .analytic import Hills, PointMass, Wall
-from .base import SETTINGS, World
+from .base import SETTINGS, World, truth_name
 from .custom import load_world, make_world
 from .sims import PointMaze, PushT, PushTPixels, WallPixels, WallTokens
 
@@ -68,5 +68,5 @@ def planner_config(planner: str, world: str | World | None = None, settings: str
     return (world if isinstance(world, World) else get_world(world)).config_for(planner, settings, **overrides)
 
 
-__all__ = ["World", "WORLDS", "BUNDLED", "SETTINGS", "get_world", "register_world", "make_world", "load_world",
+__all__ = ["World", "truth_name", "WORLDS", "BUNDLED", "SETTINGS", "get_world", "register_world", "make_world", "load_world",
            "problem_of", "planner_config"]

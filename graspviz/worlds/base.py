@@ -26,6 +26,12 @@ from ..core.model import WorldModel, check_device, check_dtype
 from ..core.types import Problem, check_size
 
 
+def truth_name(simulator: bool) -> str:
+    """What a world's ground truth is called in verdicts: its "simulator", or (analytic worlds, where the bundled
+    model is exact but a user's model need not be) its "true dynamics"."""
+    return "simulator" if simulator else "true dynamics"
+
+
 class World:
     """Base class of registered worlds.
 

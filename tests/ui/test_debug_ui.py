@@ -200,8 +200,8 @@ def test_sweep_grid_current_setting_cell_loads_and_runs_table(server, page):
         click_cell(page, ".sweep-plot", j, i, trace=0)
         wait_alert(page, f"loaded sweep cell {cell}")
         wait_idle(app)
-        k = round(r.final_success[i, j] * 4)  # the last plan of that cell, judged in the simulator
-        wait_label(page, f"iteration 50 of 50 | simulator: {k} of 4 reach the goal")
+        k = round(r.final_success[i, j] * 4)  # the last plan of that cell, judged in point_mass's true dynamics
+        wait_label(page, f"iteration 50 of 50 | true dynamics: {k} of 4 reach the goal")
         wait_plot_title(page, "plan at iteration 50 (problem 0)")
         expect(knob_box(page, "lr")).to_have_value(f"{lr:g}", timeout=T_LONG)
         expect(knob_box(page, "action_noise")).to_have_value(f"{noise:g}", timeout=T_LONG)

@@ -39,7 +39,7 @@ def truth(app):
 
 def reading(ok_true, ok_model):
     if ok_true:
-        return "success" if ok_model else "success in the simulator"
+        return "success" if ok_model else "success in the true dynamics"
     return "the model lied" if ok_model else "the optimiser failed"
 
 
@@ -52,9 +52,12 @@ def test_verdicts_with_rule_units_and_numbers(server, page):
     run_and_wait(page, app)
     t = truth(app)
     k_true, k_model = int(t["ok_true"].sum()), int(t["ok_model"].sum())
-    text = wait_label(page, f"simulator: {k_true} of 3 reach the goal (position error < 4.5) | model: {k_model} of 3")
+    # the Wall is analytic: its ground truth is called its true dynamics, not a simulator
+    text = wait_label(page, f"true dynamics: {k_true} of 3 reach the goal (position error < 4.5) | model: {k_model} "
+                            f"of 3")
     med = float(np.median(t["d_true"]))
-    assert f"median position error {med:.3g} (simulator)" in text, text
+    assert f"median position error {med:.3g} (true dynamics)" in text, text
+    assert "simulator" not in text, text
     for b in range(3):
         if b:
             set_box(page, "show problem", b)
@@ -62,7 +65,7 @@ def test_verdicts_with_rule_units_and_numbers(server, page):
                                                                timeout=T_LONG)
         verdict = pane_text(page, ".verdict")
         op = "<" if t["d_true"][b] < 4.5 else ">="
-        assert f"simulator: {'reaches' if t['ok_true'][b] else 'misses'} the goal, position error " \
+        assert f"true dynamics: {'reaches' if t['ok_true'][b] else 'misses'} the goal, position error " \
                f"{t['d_true'][b]:.3g} {op} 4.5" in verdict, verdict
         assert "Rule: position error < 4.5." in verdict
         wait_plot_title(page, f"(problem {b}): {reading(t['ok_true'][b], t['ok_model'][b])}")
