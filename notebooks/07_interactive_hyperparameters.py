@@ -27,12 +27,14 @@
 # Widgets only respond in a live kernel; under test the cell below calls the update function directly.
 
 # %%
+import urllib.request
+
 import ipywidgets as W
 from IPython.display import display
 
 import graspviz as gv
 from graspviz.analysis.execute import execute
-from graspviz.app import app
+from graspviz.app import window
 from graspviz.notebook import knob_widgets, setup
 from graspviz.plotting import fig_plan
 
@@ -81,19 +83,25 @@ for name, r in rates.items():
     print(f"{name:10s} success {r:.2f}")
 
 # %% [markdown]
-# ## The Panel app, inline
+# ## The Panel app, in the notebook
 #
-# `graspviz.app.app()` returns the full explorer (world / planner pickers, the generated knob widgets, the
-# iteration scrubber, plan view, gap heatmap, losses, landscape, race). It loads Panel with
-# `pn.extension("plotly", inline=True)`, so the page renders in an offline JupyterLab too. Its state is a
-# `param.Parameterized` object, reachable at `page.app.state`.
+# `graspviz.app.window()` serves the full explorer (world / planner pickers, the generated knob widgets, the
+# iteration scrubber, plan view, gap heatmap, losses, landscape, race) from this kernel, on 127.0.0.1 only, and
+# shows it in the cell below as an iframe. Reload the browser page and it comes back on the same state: the run
+# you made is still there and the buttons still work. (`graspviz.app.app()` puts the page straight into the
+# output instead; that one works where the browser cannot reach the kernel's machine, e.g. a remote Jupyter, but
+# a browser reload leaves it blank until the cell is run again.) Its state is a `param.Parameterized` object,
+# `explorer.state`; the page the browser shows last is `explorer.app`.
 
 # %%
-page = app()
-page
+explorer = window()
+explorer
 
 # %%
+with urllib.request.urlopen(explorer.url, timeout=120) as r:   # what the iframe loads: the served explorer
+    served = r.status, r.read().decode()
 assert set(widgets) == {k.name for k in gv.knobs(base)}          # one control per knob
 assert rates["suggested"] > rates["no sync"], rates       # measured 0.5-0.62 vs 0.12-0.25
 assert rates["suggested"] > rates["gamma = 1"], rates     # measured 0.5-0.62 vs 0.0-0.12
-assert page.app.state.world == "wall"
+assert served[0] == 200 and "graspviz" in served[1] and explorer.pages == 1, (served[0], explorer.pages)
+assert explorer.state.world == "wall"

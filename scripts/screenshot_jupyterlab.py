@@ -14,11 +14,12 @@ What it does:
    that the notebook saved without error outputs, that the Plotly figures and the ipywidgets
    sliders rendered, and saves assets/screenshots/jupyterlab_quickstart.png (a plot in view);
 3. does the same with notebooks/07_interactive_hyperparameters.ipynb and checks the ipywidgets
-   panel (sliders + the plot in its Output) and the inline Panel app (Bokeh root with Plotly
-   figures, no "Error displaying widget"), presses the app's Run button and waits for the plan
-   (the output is live, over comms); saves jupyterlab_widgets.png and jupyterlab_panel.png;
-4. throughout, every request from the page to another host is aborted and counted as a failure
-   (Panel output must work offline, with inline resources);
+   panel (sliders + the plot in its Output) and the Panel app the kernel serves into the cell's
+   iframe (Bokeh root with Plotly figures, no "Error displaying widget"), presses the app's Run
+   button and waits for the plan (the app is live); saves jupyterlab_widgets.png and
+   jupyterlab_panel.png;
+4. throughout, every request from the page to a host other than JupyterLab's and the loopback
+   explorer is aborted and counted as a failure (the notebook must work offline);
 5. shuts the kernels and the server down and exits 1 with the list of what failed, if anything.
 
 Screenshots are taken into the temporary directory and copied to assets/screenshots only when every
@@ -28,7 +29,7 @@ check of that notebook passed (a failing run leaves the committed PNGs alone). T
 Options: ``--out DIR`` (default assets/screenshots), ``--run-timeout S`` (per notebook, default
 420), ``--keep`` (keep the temporary directory: server log, executed notebooks, failure shots),
 ``--chromium PATH`` (default /usr/bin/chromium or $CHROMIUM), ``--reload`` (07: reload the page afterwards and check
-that the app comes back live; it does not today). GRASPVIZ_FAST defaults to 1.
+that the app comes back live, showing the run made before the reload). GRASPVIZ_FAST defaults to 1.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -328,12 +330,18 @@ class NotebookRun:
                           f"output must not need them): " + ", ".join(sorted(set(self.external))[:10]) + hint)
 
 
+#: the source of notebook 07's cell that shows the explorer
+APP_CELL = "explorer = window()"
+
+
 def offline_route(base: str, external: list[str]):
-    """A route handler: requests to ``base`` pass, any other http(s)/ws(s) request is recorded and aborted."""
+    """A route handler: requests to ``base`` and to loopback servers (the explorer the kernel serves into notebook
+    07) pass; any other http(s)/ws(s) request is recorded and aborted."""
 
     def route(r):
         url = r.request.url
-        if url.startswith(base) or url.startswith(base.replace("http", "ws", 1)) \
+        host = urllib.parse.urlsplit(url).hostname
+        if url.startswith(base) or url.startswith(base.replace("http", "ws", 1)) or host in ("127.0.0.1", "localhost") \
                 or not url.startswith(("http:", "https:", "ws:", "wss:")):
             return r.continue_()
         external.append(url)
@@ -375,43 +383,30 @@ def interactive(run: NotebookRun, out: Path, timeout: float, reload: bool = Fals
     if sliders.count() < 5:
         raise Failure(f"07: {sliders.count()} ipywidgets sliders in the knob panel, expected >= 5")
     run.wait_plots(wcell, 1, "ipywidgets Output plot")
-    # Panel: the explorer inline (a Bokeh root rendered by the pyviz JupyterLab extension).
-    pcell = nb.locator(".jp-CodeCell", has=run.page.locator(".jp-InputArea", has_text="page = app()"))
+    # Panel: the explorer served by the kernel (graspviz.app.window) in an iframe of the cell's output.
+    pcell = nb.locator(".jp-CodeCell", has=run.page.locator(".jp-InputArea", has_text=APP_CELL))
     code = [c for c in saved["cells"] if c["cell_type"] == "code"]
-    pan = next(c for c in code if "page = app()" in "".join(c["source"]))
-    mimes = [m for o in pan.get("outputs", []) for m in o.get("data", {})]
-    if "application/vnd.holoviews_exec.v0+json" not in mimes:
-        raise Failure(f"07: the Panel cell has no Panel (holoviews_exec) output; output types {sorted(set(mimes))}")
-    loads = [o for o in pan["outputs"] if "application/vnd.holoviews_load.v0+json" in o.get("data", {})]
-    js_mb = sum(len("".join(o["data"].get("application/javascript", ""))) for o in loads) / 1e6
-    log(f"07: Panel cell: {len(loads)} holoviews_load output(s), {js_mb:.1f} MB inline JS; "
-        f"output types {sorted(set(mimes))}")
-    t0 = time.time()
-    while True:
-        n_bk = pcell.locator("[class*='bk-panel-models'], [class*='bk-Column'], .bk-root").count()
-        box = pcell.locator(".jp-OutputArea").bounding_box() or {"height": 0}
-        if n_bk and box["height"] > 300:
-            break
-        if time.time() - t0 > 120:
-            raise Failure(f"07: Panel output did not render (bokeh elements {n_bk}, output height "
-                          f"{box['height']:.0f}px) - blank output usually means its JS did not load")
-        run.pause(1)
-    run.wait_plots(pcell, 1, "Panel app figures")
-    n_plots = pcell.locator(".js-plotly-plot .main-svg").count()
-    log(f"07: Panel output {box['height']:.0f}px high, {n_bk} Bokeh elements, {n_plots} Plotly svg layers")
+    pan = next(c for c in code if APP_CELL in "".join(c["source"]))
+    html = "".join("".join(o.get("data", {}).get("text/html", "")) for o in pan.get("outputs", []))
+    if "<iframe" not in html:
+        raise Failure(f"07: the explorer cell's saved output has no iframe (output types "
+                      f"{sorted({m for o in pan.get('outputs', []) for m in o.get('data', {})})})")
+    app_view, n_bk, box = wait_app(run, pcell, 120, "Panel output did not render")
+    n_plots = app_view.locator(".js-plotly-plot .main-svg").count()
+    log(f"07: Panel app iframe {box['height']:.0f}px high, {n_bk} Bokeh elements, {n_plots} Plotly svg layers")
     # The output is live (comms to the kernel): press the app's Run button and wait for the plan.
     n_ext = len(run.external)
     if n_ext:
         log(f"07: {n_ext} external request(s) before pressing the app's Run button")
-    placeholder = pcell.get_by_text("no run yet")
+    placeholder = app_view.get_by_text("no run yet")
     before = placeholder.count()
     run.show(pcell)
-    pcell.get_by_role("button", name="Run", exact=True).first.click()
+    app_view.get_by_role("button", name="Run", exact=True).first.click()
     t0 = time.time()
     while placeholder.count() >= before > 0:
         if time.time() - t0 > 180:
             raise Failure("07: pressed the Panel app's Run button; the plan view still says 'no run yet' "
-                          "after 180 s (no comms between the inline app and the kernel?)")
+                          "after 180 s (no connection between the app and the kernel's server?)")
         run.pause(1)
     run.wait_kernel("idle", timeout=180)
     run.pause(3)
@@ -430,44 +425,50 @@ def interactive(run: NotebookRun, out: Path, timeout: float, reload: bool = Fals
     run.publish(out)
 
 
+def wait_app(run: NotebookRun, pcell, timeout: float, why: str):
+    """(the app's frame, Bokeh elements, iframe box) once the explorer's iframe in ``pcell`` has rendered."""
+    t0 = time.time()
+    app_view = pcell.frame_locator("iframe").first
+    while True:
+        n_bk = app_view.locator("[class*='bk-panel-models'], [class*='bk-Column'], .bk-root").count()
+        box = pcell.locator("iframe").first.bounding_box() or {"height": 0}
+        if n_bk and box["height"] > 300 and app_view.locator(".js-plotly-plot .main-svg").count():
+            return app_view, n_bk, box
+        if time.time() - t0 > timeout:
+            raise Failure(f"07: {why} (bokeh elements {n_bk}, iframe height {box['height']:.0f}px) - blank usually "
+                          f"means the browser cannot reach the kernel's server")
+        run.pause(1)
+
+
 def reload_check(run: NotebookRun, timeout: float = 120) -> None:
-    """Reload the browser page (the kernel keeps running): the inline app must render again and stay live."""
+    """Reload the browser page (the kernel keeps running): the app must render again and stay live."""
     log("07: reloading the page (same kernel)")
     run.page.reload(wait_until="domcontentloaded", timeout=180_000)
     run.page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=180_000)
     run.dismiss_dialogs()
     nb = run.page.locator(".jp-NotebookPanel")
-    pcell = nb.locator(".jp-CodeCell", has=run.page.locator(".jp-InputArea", has_text="page = app()"))
+    pcell = nb.locator(".jp-CodeCell", has=run.page.locator(".jp-InputArea", has_text=APP_CELL))
     t0 = time.time()
-    while True:
-        n_bk = pcell.locator("[class*='bk-panel-models'], [class*='bk-Column'], .bk-root").count()
-        box = pcell.locator(".jp-OutputArea").bounding_box() or {"height": 0}
-        n_plots = pcell.locator(".js-plotly-plot .main-svg").count()
-        if n_bk and box["height"] > 300 and n_plots:
-            break
-        if time.time() - t0 > timeout:
-            raise Failure(f"07: after a page reload the Panel output is blank (bokeh elements {n_bk}, output height "
-                          f"{box['height']:.0f}px, plotly layers {n_plots})")
-        run.pause(1)
+    app_view, n_bk, box = wait_app(run, pcell, timeout, "after a page reload the Panel app is blank")
     # Live, not a copy of the saved output (saved before the app's Run): it shows the run made before the reload,
-    # and a second Run goes through the kernel again.
-    label = pcell.get_by_text(re.compile(r"iteration \d+ of \d+"))
+    # and Back goes through the kernel again.
+    label = app_view.get_by_text(re.compile(r"iteration \d+ of \d+"))
     while not label.count():
         if time.time() - t0 > timeout:
             raise Failure("07: after a page reload the Panel app does not show the run made before it "
                           "(no 'iteration N of M'): the output is not the live app")
         run.pause(1)
     log(f"07: after reload the live Panel app is back in {time.time() - t0:.0f} s ({n_bk} Bokeh elements, "
-        f"{box['height']:.0f}px; shows {label.first.inner_text()[:60]!r})")
-    a, b = map(int, re.search(r"iteration (\d+) of (\d+)", label.first.inner_text()).groups())
+        f"{box['height']:.0f}px; shows {label.first.text_content()[:60]!r})")
+    a, b = map(int, re.search(r"iteration (\d+) of (\d+)", label.first.text_content()).groups())
     run.show(pcell)
-    pcell.get_by_role("button", name="Back", exact=True).first.click()  # a round trip through the kernel
-    moved = pcell.get_by_text(f"iteration {a - 1} of {b}")
+    app_view.get_by_role("button", name="Back", exact=True).first.click()  # a round trip through the kernel
+    moved = app_view.get_by_text(f"iteration {a - 1} of {b}")
     t1 = time.time()
     while not moved.count():
         if time.time() - t1 > timeout:
             raise Failure(f"07: after a page reload the app's Back button did not move the view from iteration {a} "
-                          f"(no comms between the reloaded page and the kernel?)")
+                          f"(no connection between the reloaded page and the kernel?)")
         run.pause(1)
     log(f"07: after reload Back moved the view to iteration {a - 1} of {b} in {time.time() - t1:.1f} s")
 
@@ -478,8 +479,8 @@ def main() -> int:
     ap.add_argument("--run-timeout", type=float, default=420, help="seconds for Run All per notebook")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     ap.add_argument("--chromium", default=os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-    ap.add_argument("--reload", action="store_true", help="07: then reload the page and check that the inline app "
-                    "comes back live (fails today: the page re-renders it, but its comms are dead)")
+    ap.add_argument("--reload", action="store_true", help="07: then reload the page and check that the app comes "
+                    "back live (the run made before the reload shown, Back answered by the kernel)")
     args = ap.parse_args()
     os.environ.setdefault("GRASPVIZ_FAST", "1")
     log(f"GRASPVIZ_FAST={os.environ['GRASPVIZ_FAST']}")

@@ -4,6 +4,7 @@ In JupyterLab::
 
     from graspviz.app import app
     app()            # the explorer, inline in the notebook (works offline)
+    window()         # the same, served by the kernel into an iframe: it survives a browser reload
 
 From a script served by ``panel serve``: ``from graspviz.app import servable; servable()``.
 
@@ -32,6 +33,14 @@ def app(state=None):
     return create_app(state)
 
 
+def window(state=None, port: int | None = None, height: int = 1100):
+    """The explorer for a notebook cell that survives a browser reload: served by this kernel on 127.0.0.1 and
+    shown in an iframe; after a reload the page comes back on the same state (:mod:`graspviz.app.window`).
+    ``.state`` is its :class:`AppState`, ``.url`` its address, ``.stop()`` ends it."""
+    from .window import Window
+    return Window(state, port=port, height=height)
+
+
 def servable(title: str = "graspviz"):
     """Mark a fresh explorer page servable (for ``panel serve script.py``); returns the page."""
     return create_app().servable(title=title)
@@ -44,4 +53,4 @@ def __getattr__(name):
     raise AttributeError(name)
 
 
-__all__ = ["AppState", "app", "create_app", "serve", "servable", "is_loopback", "WS_MAX_MESSAGE_BYTES"]
+__all__ = ["AppState", "app", "create_app", "serve", "servable", "window", "is_loopback", "WS_MAX_MESSAGE_BYTES"]

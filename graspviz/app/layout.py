@@ -252,12 +252,14 @@ class App:
                              (self.w_horizon, "horizon"), (self.w_seed, "seed"), (self.w_batch, "batch")):
             widget.param.watch(lambda e, name=name: self._set(name, e.new), "value")
         self.w_index.param.watch(lambda e: self._set_index(e.new), "value")
-        st.param.watch(lambda e: setattr(self.w_model, "object", st.model_label()), "world")
-        st.param.watch(lambda e: self._on_planner_change(), ["world", "planner", "settings"])
-        st.param.watch(lambda e: on_loop(self.doc, self._show_message), ["message", "message_kind"])
-        st.param.watch(lambda e: on_loop(self.doc, self._update_url),
-                       ["world", "planner", "settings", "horizon", "seed", "batch", "config"])
-        st.param.watch(lambda e: on_loop(self.doc, self._sync_widgets), ["config", "horizon", "seed", "batch"])
+        self._watching = [  # the state's watchers of this page (close() removes them)
+            st.param.watch(lambda e: setattr(self.w_model, "object", st.model_label()), "world"),
+            st.param.watch(lambda e: self._on_planner_change(), ["world", "planner", "settings"]),
+            st.param.watch(lambda e: on_loop(self.doc, self._show_message), ["message", "message_kind"]),
+            st.param.watch(lambda e: on_loop(self.doc, self._update_url),
+                           ["world", "planner", "settings", "horizon", "seed", "batch", "config"]),
+            st.param.watch(lambda e: on_loop(self.doc, self._sync_widgets), ["config", "horizon", "seed", "batch"]),
+            st.param.watch(lambda e: on_loop(self.doc, self._show_budget), ["config", "world", "batch"])]
         self.w_results.param.watch(lambda e: self._show_bench(), "value")
         self.b_run.on_click(lambda e: self._job(st.run, live=True, stoppable=True))
         self.b_stop.on_click(lambda e: st.stop())
@@ -273,7 +275,6 @@ class App:
         self.b_compare.on_click(lambda e: self._job(lambda callback=None: st.compare(steps=self.w_budget.value,
                                                                                      callback=callback), live=True))
         self.w_budget.param.watch(lambda e: self._show_budget(), "value")
-        st.param.watch(lambda e: on_loop(self.doc, self._show_budget), ["config", "world", "batch"])
         self.b_land.on_click(lambda e: self._job(lambda: st.compute_landscape(self.w_dirs.value)))
         self.slider.param.watch(self._scrub, "value_throttled")
         self.upload.param.watch(self._import, "value")
@@ -284,6 +285,22 @@ class App:
         self.b_sweep.on_click(lambda e: self._start_sweep())
         self.w_overlay.param.watch(lambda e: self._overlay(e.new), "value")
         self.b_show_run.on_click(lambda e: self._show_run())
+
+    def close(self, why: str) -> None:
+        """Detach this page from its state, which another page now shows (e.g. the same state served again after a
+        browser reload, :func:`graspviz.app.window`): the state stops redrawing it, its controls are disabled and it
+        says ``why``. A job already running finishes on the state."""
+        for w in self._watching:
+            self.state.param.unwatch(w)
+        self._watching = []
+
+        def freeze():
+            self._stop_play()
+            for w in vars(self).values():
+                if isinstance(w, pn.widgets.Widget):
+                    w.disabled = True
+            self.alert.object, self.alert.alert_type, self.alert.visible = why, "warning", True
+        on_loop(self.doc, freeze)
 
     def _set(self, name, value):
         st = self.state
