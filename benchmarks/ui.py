@@ -100,7 +100,29 @@ def recording_overhead(world: str = "wall", planner: str = "grasp", steps: int =
                 recording_horizon=problem.horizon, recording_repeats=repeats)
 
 
-def bench_ui(n_clicks: int = 15, world: str = "wall", screenshots: str | None = None, overhead: bool = True) -> dict:
+def sweep_timing(world: str = "wall", horizon: int = 40, batch: int = 16, n: int = 5) -> dict:
+    """Seconds of the app's Sweep on ``world`` (what its Run sweep button calls, :meth:`AppState.run_sweep`): GRASP's
+    two step sizes over an n x n grid on their default ranges, ``batch`` problems at horizon ``horizon``, the
+    world's settings, success checked every 10 iterations (in this process; serial backend)."""
+    from graspviz.analysis.sweep import default_range
+    from graspviz.app.state import AppState
+    st = AppState()
+    for name, value in (("world", world), ("planner", "grasp"), ("horizon", horizon)):
+        st.set_setting(name, value)
+    st.set_setting("batch", batch)
+    ax = [st.sweep_axis(k, *default_range(st.knob(k), st.config[k]), n) for k in ("lr_states", "lr_actions")]
+    t0 = time.perf_counter()
+    ok = st.run_sweep(*ax)
+    if not ok:
+        raise RuntimeError(f"the sweep failed: {st.message}")
+    r = st.sweep_result
+    return dict(sweep_world=world, sweep_grid=f"{n} x {n} (lr_states x lr_actions)", sweep_batch=batch,
+                sweep_horizon=horizon, sweep_steps=int(st.config["steps"]), sweep_s=round(time.perf_counter() - t0, 1),
+                sweep_cells_done=int(r.done.sum()))
+
+
+def bench_ui(n_clicks: int = 15, world: str = "wall", screenshots: str | None = None, overhead: bool = True,
+             sweep: bool = True) -> dict:
     """Median ms from a Step click (replaying a recorded run from iteration 0) to the redrawn plan plot in a real
     browser (toy ``world``, after two warm-up clicks), the recording overhead (:func:`recording_overhead`), and optionally screenshots.
 
@@ -108,7 +130,7 @@ def bench_ui(n_clicks: int = 15, world: str = "wall", screenshots: str | None = 
     share (``server_draw_ms_median``: the plan view, label, verdict and slider redrawn per Step;
     ``server_rest_ms_median``: the slower figures, redrawn at most every 0.8 s; ``*_cpu_ms_median``: CPU time of the
     server's thread, less sensitive to other load), ``recording_overhead`` (target < 0.10) and the parts it is made
-    of.
+    of, and (``sweep``) the seconds of a 5 x 5 sweep on the wall at T = 40, B = 16 (:func:`sweep_timing`).
     """
     from playwright.sync_api import expect, sync_playwright
     out = dict(world=world, clicks=n_clicks)
@@ -163,6 +185,8 @@ def bench_ui(n_clicks: int = 15, world: str = "wall", screenshots: str | None = 
             browser.close()
     if overhead:
         out.update(recording_overhead())
+    if sweep:
+        out.update(sweep_timing())
     return out
 
 
@@ -235,8 +259,10 @@ def main(argv=None) -> int:
     ap.add_argument("--clicks", type=int, default=15)
     ap.add_argument("--screenshots", default=None, help="folder for app_run.png, app_fork.png, app_analysis.png")
     ap.add_argument("--no-overhead", action="store_true")
+    ap.add_argument("--no-sweep", action="store_true", help="skip the 5 x 5 sweep timing (minutes on 2 cores)")
     a = ap.parse_args(argv)
-    print(json.dumps(bench_ui(a.clicks, screenshots=a.screenshots, overhead=not a.no_overhead), indent=1))
+    print(json.dumps(bench_ui(a.clicks, screenshots=a.screenshots, overhead=not a.no_overhead, sweep=not a.no_sweep),
+                     indent=1))
     return 0
 
 

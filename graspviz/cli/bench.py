@@ -52,7 +52,8 @@ def add(sub) -> None:
 
     u = p.add_argument_group("explorer benchmark (--ui)")
     u.add_argument("--ui", action="store_true", help="Step click -> redrawn plot in a real browser (Debian chromium) "
-                   "and the cost of recording every iterate; prints JSON (--json writes it)")
+                   "the cost of recording every iterate and the time of a 5 x 5 sweep (wall, T = 40, B = 16); prints JSON "
+                   "(--json writes it)")
     u.add_argument("--clicks", type=int, default=15, help="timed Step clicks (default 15)")
 
     c = p.add_argument_group("planner comparison (neither --micro nor --ui)")
