@@ -215,7 +215,8 @@ class App:
             ("Where the model lies", pn.Column(self.p_lies, self.lies_table, sizing_mode="stretch_width")),
             ("Sweep", pn.Column(
                 "Pick one or two settings and their ranges (log-spaced where the setting is), run the grid on these "
-                "problems (each cell judged by the world's rule, in its simulator or true dynamics), then click a cell to load its run.",
+                "problems (each cell judged by the world's rule, in its simulator or true dynamics), then click a "
+                "cell to load its run.",
                 pn.Row(self.w_sx, self.w_sx_lo, self.w_sx_hi, self.w_sx_n),
                 pn.Row(self.w_sy, self.w_sy_lo, self.w_sy_hi, self.w_sy_n), self.b_sweep, self.sweep_note,
                 self.p_sweep, sizing_mode="stretch_width")),
@@ -822,9 +823,10 @@ class App:
             self.p_sweep.object = figs.get("sweep") or empty_figure("press Run sweep", "sweep")
             r = st.sweep_result
             if r is not None:
+                truth = truth_name(r.world not in WORLDS or WORLDS[r.world].simulator)
                 self.sweep_note.object = (f"{int(r.done.sum())} of {r.done.size} cells in {r.seconds:.1f} s"
                                           + (" (stopped)" if r.stopped else "") + f"; {r.batch} problems, T = "
-                                          f"{r.horizon}, success judged in the {truth_name(r.world not in WORLDS or WORLDS[r.world].simulator)} every {r.check_every} "
+                                          f"{r.horizon}, success judged in the {truth} every {r.check_every} "
                                           f"iterations. Star: the current setting.")
         if self._changed("runs", tuple(r["id"] for r in st.runs), tuple(id(r["history"]) for r in st.runs),
                          id(st.shown_history)):
