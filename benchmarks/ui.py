@@ -107,9 +107,8 @@ def sweep_timing(world: str = "wall", horizon: int = 40, batch: int = 16, n: int
     from graspviz.analysis.sweep import default_range
     from graspviz.app.state import AppState
     st = AppState()
-    for name, value in (("world", world), ("planner", "grasp"), ("horizon", horizon)):
+    for name, value in (("world", world), ("planner", "grasp"), ("horizon", horizon), ("batch", batch)):
         st.set_setting(name, value)
-    st.set_setting("batch", batch)
     ax = [st.sweep_axis(k, *default_range(st.knob(k), st.config[k]), n) for k in ("lr_states", "lr_actions")]
     t0 = time.perf_counter()
     ok = st.run_sweep(*ax)

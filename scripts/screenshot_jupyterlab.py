@@ -42,7 +42,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -55,6 +54,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the source tree's benchmarks/
 from benchmarks.browser import CHROMIUM_ARGS as BROWSER_ARGS  # noqa: E402
+from graspviz.app.server import free_port  # noqa: E402
 
 VIEWPORT = {"width": 1400, "height": 900}
 CHROMIUM_ARGS = [*BROWSER_ARGS, "--disable-dev-shm-usage"]  # Jupyter's page is heavy: no /dev/shm cap
@@ -66,12 +66,6 @@ def log(msg: str) -> None:
 
 class Failure(Exception):
     pass
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def write_json(path: Path, data) -> None:

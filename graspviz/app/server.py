@@ -30,6 +30,13 @@ LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
 WS_MAX_MESSAGE_BYTES = 2 * (4 * 50 * 2**20 // 3) + 2**20
 
 
+def free_port(address: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on at ``address`` right now (a server binds it a moment later)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((address, 0))
+        return s.getsockname()[1]
+
+
 def is_loopback(address: str) -> bool:
     if address in LOOPBACK:
         return True

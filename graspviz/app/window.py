@@ -16,16 +16,8 @@ the port too (``window.port``) or use ``app()``.
 from __future__ import annotations
 
 import html
-import socket
 
-from .server import serve
-
-
-def free_port(address: str = "127.0.0.1") -> int:
-    """A TCP port nobody listens on right now (the server binds it a moment later)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((address, 0))
-        return s.getsockname()[1]
+from .server import free_port, serve
 
 
 class Window:
@@ -68,4 +60,4 @@ class Window:
         return f"Window({self.url!r}, pages={self.pages})"
 
 
-__all__ = ["Window", "free_port"]
+__all__ = ["Window"]

@@ -27,8 +27,8 @@ expect = pytest.importorskip("playwright.sync_api").expect
 
 import graspviz.app as gapp  # noqa: E402
 from graspviz import cli  # noqa: E402
+from graspviz.app.server import free_port  # noqa: E402
 from graspviz.core.errors import GraspvizError  # noqa: E402
-from benchmarks.browser import free_port  # noqa: E402
 
 
 def _wait_port(port, host="127.0.0.1", timeout=30.0):
