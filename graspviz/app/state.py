@@ -850,8 +850,8 @@ class AppState(param.Parameterized):
         success in the simulator and on the model (last iteration), iterations and planning time."""
         if not self.runs:
             return "No runs in this session yet."
-        head = "| run | planner | settings (not the world's suggestion) | reached (true) | reached (model) | iterations | time |\n" \
-               "|---|---|---|---|---|---|---|"
+        head = ("| run | planner | settings (not the world's suggestion) | reached (true) | reached (model) | "
+                "iterations | time |\n|---|---|---|---|---|---|---|")
         rows = []
         for r in reversed(self.runs):
             h = r["history"]
