@@ -21,7 +21,6 @@ import contextlib
 import io
 import math
 import threading
-import time
 import urllib.parse
 
 import panel as pn
@@ -52,10 +51,9 @@ _resolve_figurewidget()
 SIDEBAR_W = 300
 #: seconds between redraws of the plan view / label / slider, and of the slower figures, in a server session
 REDRAW_EVERY, REST_EVERY = 0.15, 0.8
-#: the first scrub event within COLLISION_WINDOW seconds after the server moved the slider tells whether the
-#: browser had seen that move (a key press from the new position) or not (a collision); after a collision the
-#: slider's value is sent to the browser again, RESYNC_AFTER seconds after the last scrub event
-COLLISION_WINDOW, RESYNC_AFTER = 5.0, 0.6
+#: seconds after the last scrub event at which the server's slider value is sent to the browser again (so a key
+#: press that crossed a server move cannot leave the handle at another iteration than the label)
+RESYNC_AFTER = 0.6
 #: seconds after a redraw of the plan view before the verdicts of the iterations next to the cursor are computed
 #: ahead of time (a Step then finds them ready)
 PREFETCH_AFTER = 0.05
@@ -119,8 +117,7 @@ class App:
         self._play_cb = None
         self._syncing = False  # widgets being set from the state (not the user): no auto re-run, no echo
         self._drawn = {}  # pane -> key of the inputs it shows (the slower figures are redrawn only on change)
-        self._moved = None  # (perf_counter seconds, value) of the server's last move of the slider
-        self._collided, self._resync = False, 0  # a collision waits for a re-send; scrub events seen since
+        self._resync = 0  # scrub events seen (only the latest one's re-send of the slider runs)
         self._prefetching = False  # a prefetch of the verdicts next to the cursor is scheduled
         self.redraw = Throttle(self._draw, self.doc, REDRAW_EVERY)
         self.redraw_rest = Throttle(self._draw_rest, self.doc, REST_EVERY)
@@ -554,11 +551,7 @@ class App:
 
     def _scrub(self, event):
         self.state.scrub(event.new)
-        if self._moved is not None:  # the first event after a move: did the browser see it?
-            t, value = self._moved
-            self._moved = None
-            self._collided |= time.perf_counter() - t < COLLISION_WINDOW and abs(int(event.new) - value) > 1
-        if self._collided and self.redraw.served:  # (re)schedule the re-send after the last event
+        if self.redraw.served:  # (re)schedule the re-send of the server's value after the last scrub event
             self._resync += 1
             self.doc.add_timeout_callback(lambda n=self._resync: self._resend_slider(n), int(1e3 * RESYNC_AFTER))
         self.redraw()
@@ -715,8 +708,6 @@ class App:
             changed = {k: v for k, v in {**span, "value": snap.iteration}.items() if getattr(self.slider, k) != v}
             if changed:
                 self.slider.param.update(**changed)
-                if "value" in changed:
-                    self._moved = (time.perf_counter(), snap.iteration)
         else:
             self.slider.param.update(start=0, end=1, value=0, disabled=True)
         self._show_branches()
@@ -770,15 +761,15 @@ class App:
                     self.w_branch.param.update(options=opts, value=value, visible=True)
 
     def _resend_slider(self, n):
-        """Send the slider's value to the browser again (``n``: only after the latest collision).
+        """Send the slider's value to the browser again (``n``: only after the latest scrub event).
 
         Both ends write the slider: when the server moves it (a Step ends) while the user moves it (a key press
-        in flight), the browser can end up showing the server's move while the server holds the user's value.
-        The label and the plot follow the server, so once such events pause its value is sent again. Only then:
-        re-sending while the user drives the slider would move the handle under their keys."""
+        in flight), the browser can end up showing one value while the server holds another, and no heuristic
+        sees every such collision. The label and the plot follow the server, so once scrub events pause for
+        RESYNC_AFTER its value is sent again (a no-op for the handle when both agree). Only then: re-sending
+        while the user drives the slider would move the handle under their keys."""
         if n != self._resync or self.redraw.pending or self.state.snapshot is None:
             return
-        self._collided = False
         from bokeh.models import Slider
         for model in self.doc.select({"type": Slider}):
             if "iteration-slider" in (model.css_classes or []):
