@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+
+from tornado.ioloop import IOLoop
 
 
 class Throttle:
@@ -35,9 +38,24 @@ class Throttle:
 
 
 def on_loop(doc, fn) -> None:
-    """Run ``fn`` on the session's event loop (``add_next_tick_callback`` is the Bokeh document call that is safe
-    from another thread); at once when there is no server session."""
-    if doc is not None and doc.session_context is not None:
-        doc.add_next_tick_callback(fn)
-    else:
+    """Run ``fn`` on the session's event loop; at once when there is no server session.
+
+    From another thread (a job, a test) the call first hops onto the loop with Tornado's thread-safe
+    ``IOLoop.add_callback`` and only there asks the document for a next-tick callback. Bokeh's
+    ``add_next_tick_callback`` is documented as thread-safe, but while the loop holds the document (Panel does
+    during every batch of events) the request is queued in a plain list that ``unhold`` copies and then clears:
+    a request appended between the two is lost, and with it a redraw or the end of a run (seen under load as a
+    box or a label that never followed the state)."""
+    if doc is None or doc.session_context is None:
         fn()
+        return
+    ctx = doc.session_context.server_context.application_context
+    loop = ctx.io_loop if ctx is not None else None
+    if loop is None or IOLoop.current(instance=False) is loop:
+        doc.add_next_tick_callback(fn)
+        return
+
+    def schedule():
+        with contextlib.suppress(RuntimeError):  # the session ended meanwhile ("already-destroyed Document")
+            doc.add_next_tick_callback(fn)
+    loop.add_callback(schedule)
