@@ -11,7 +11,7 @@ import textwrap
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 BLOCKED = ("panel", "plotly", "bokeh", "ipywidgets", "IPython", "jupyter", "jupyter_core", "jupyter_client",
-           "ipykernel", "param", "holoviews", "matplotlib", "nbformat")
+           "ipykernel", "param", "tornado", "holoviews", "matplotlib", "nbformat")
 
 SCRIPT = textwrap.dedent("""
     import sys
