@@ -12,10 +12,9 @@ import time
 from types import SimpleNamespace
 
 import pytest
+from tornado.ioloop import IOLoop
 
-tornado_ioloop = pytest.importorskip("tornado.ioloop")
-
-from graspviz.app.throttle import on_loop  # noqa: E402
+from graspviz.app.throttle import on_loop
 
 
 class _Doc:
@@ -38,7 +37,7 @@ def loop():
 
     def run():
         asyncio.set_event_loop(asyncio.new_event_loop())
-        box["loop"], box["tid"] = tornado_ioloop.IOLoop.current(), threading.get_ident()
+        box["loop"], box["tid"] = IOLoop.current(), threading.get_ident()
         ready.set()
         box["loop"].start()
     t = threading.Thread(target=run, daemon=True)
