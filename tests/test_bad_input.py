@@ -173,7 +173,7 @@ def test_a_model_that_dies_keeps_every_iterate_and_says_so(name, after, tmp_path
     longer evaluate flagged and NaN, and the stop reason says exactly that."""
     model = Faulty("raise", after=after)
     problem = gv.Problem(gv.WorldModel(model, action_low=-1, action_high=1), torch.zeros(2, 2), torch.ones(2, 2), 5)
-    planner = gv.make_planner(name, steps=100, **({"samples": 20, "elites": 4} if name == "cem" else {}))
+    planner = gv.make_planner(name, steps=100, **({"samples": 20, "elites": 4} if name == "cem" else {"pilot": 0}))
     with pytest.warns(RuntimeWarning, match="the world model raised RuntimeError"):
         h = gv.run(planner, problem, seed=0)
     stop = h.stop_reason

@@ -206,7 +206,7 @@ def nan_world():
 def test_nan_run_keeps_its_history_and_exits_1(capsys, tmp_path, nan_world):
     f = tmp_path / "nan.npz"
     code, out, err = run_cli(capsys, "plan", "--world", nan_world.name, "--planner", "gd", "--steps", 50,
-                             "--out", f, "--device", "cpu")
+                             "--pilot", 0, "--out", f, "--device", "cpu")  # (no pilot: the model counts its calls)
     assert code == 1, err
     hist = History.load(f)
     assert hist.stop_reason.kind is gv.StopKind.NONFINITE and "NaN" in hist.stop_reason.message

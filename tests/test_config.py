@@ -36,7 +36,7 @@ def test_knobs_cover_every_field_with_help_and_valid_defaults(cls):
         assert k.type in (int, float, bool, str), k.name
         assert getattr(cfg, k.name) == k.default, k.name
         if k.auto:  # an automatic knob: AUTO by default, its old absolute value kept as ``fixed``
-            assert k.default is AUTO and k.type in (int, float) and k.auto.strip(), k.name
+            assert k.default is AUTO and (k.type in (int, float) or k.choices) and k.auto.strip(), k.name
             assert isinstance(k.fixed, k.type) and not isinstance(k.fixed, bool), k.name
         value = k.fixed if k.auto else k.default
         assert isinstance(value, k.type), k.name
@@ -45,7 +45,7 @@ def test_knobs_cover_every_field_with_help_and_valid_defaults(cls):
         if k.high is not None:
             assert value <= k.high and (k.low is None or k.low < k.high), k.name
         if k.type is str:
-            assert k.choices and k.default in k.choices, k.name
+            assert k.choices and value in k.choices, k.name
         if k.log:
             assert k.type is float and k.low is not None and k.low >= 0, k.name
     assert "steps" in {k.name for k in ks}

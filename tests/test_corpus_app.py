@@ -522,6 +522,7 @@ def test_fault_during_run_keeps_iterations_before_it(faulty, mode):
     shape, a list, Ctrl-C). The run keeps exactly the iterates before the first one the model cannot take."""
     st = AppState(world=FaultyWorld.name, planner="gd", batch=2, horizon=5)
     st.set_config("steps", 40)
+    st.set_config("optimizer", "sgd")  # (SGD with lr 1 diverges; Adam's steps stay lr in size)
     st.set_config("lr", 0.05)
     assert st.run() and st.history.last.iteration == 40
     earlier = st.history
@@ -556,6 +557,8 @@ def test_a_model_that_dies_mid_run_keeps_the_run(faulty, planner):
     if planner == "cem":
         st.set_config("samples", 20)
         st.set_config("elites", 4)
+    else:
+        st.set_config("pilot", 0)  # (no pilot runs: the model counts its calls)
     _Switch.mode, _Switch.calls_left = "dies", 300
     assert st.run(), st.message
     h = st.history

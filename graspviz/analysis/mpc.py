@@ -49,6 +49,7 @@ class MPCResult:
     stop_reasons: tuple = ()
     config: dict = dataclasses.field(default_factory=dict)  # the settings every plan used (absolute values)
     auto: dict = dataclasses.field(default_factory=dict)  # those derived from the model and the first problem
+    pilot: dict = dataclasses.field(default_factory=dict)  # what the pilot runs tried and kept (``pilot.py``)
     predicted: np.ndarray | None = None  # (B, T+1, S_true): each step as its plan's model rollout predicted it
     evaluated: bool = True  # False: the model failed on some plan's final iterate (``predicted`` is NaN there)
 
@@ -72,7 +73,8 @@ def mpc(world, planner: Planner, problem: Problem, replan_every: int | None = No
     every, later_steps = defaults(planner, T, replan_every, replan_steps)
     true_start, true_goal = world.true_endpoints(problem)
     sub, warm, executed, done = problem, None, [], 0
-    plans, plan_time, iters, stops, predicted, evaluated = 0, 0.0, 0, [], [], True
+    # (deriving the automatic knobs, pilot runs included, is planning time too)
+    plans, plan_time, iters, stops, predicted, evaluated = 0, planner.auto_s, 0, [], [], True
     while done < T:
         plan_seed = int(seed) + SEED_STRIDE * plans
         state = planner.init(sub, plan_seed, warm_start=warm)
@@ -99,5 +101,5 @@ def mpc(world, planner: Planner, problem: Problem, replan_every: int | None = No
     success, distance = world.judge(true[:, -1], true_goal)
     return MPCResult(true=true, actions=np.concatenate(executed, 1), success=success, final_distance=distance, plans=plans,
                      planning_time_s=plan_time, iterations=iters, stop_reasons=tuple(stops),
-                     config=planner.config.to_dict(), auto=dict(planner.auto),
+                     config=planner.config.to_dict(), auto=dict(planner.auto), pilot=dict(planner.pilot),
                      predicted=np.concatenate(predicted, 1), evaluated=evaluated)

@@ -68,6 +68,13 @@ SETTINGS_LABELS = {"the world's tuned settings": "world", "auto (derived from th
                    "fixed defaults": "fixed"}
 #: what an automatic knob's empty box says while its value cannot be derived (else: "auto: 0.031")
 AUTO_PENDING = "auto (derived when a run starts)"
+#: the value of an automatic choice knob's menu entry that leaves it automatic (its label says what it derives)
+AUTO_CHOICE = "auto"
+
+
+def _shown(k, value):
+    """What a knob's widget holds for a config value: an automatic choice knob's None is its "auto" entry."""
+    return AUTO_CHOICE if value is None and k.choices and k.auto else value
 
 
 def _knob_widget(k, value, bounds: str):
@@ -77,8 +84,9 @@ def _knob_widget(k, value, bounds: str):
     common = dict(label=label, description=k.help or None, width=SIDEBAR_W - 40)
     if k.type is bool:
         return pn.widgets.Checkbox(value=bool(value), label=k.name, width=SIDEBAR_W - 70)
-    if k.choices:
-        return pn.widgets.Select(options=list(k.choices), value=value, **common)
+    if k.choices:  # an automatic one has an "auto" entry (the value None), which names what a run derives
+        options = {AUTO_CHOICE: AUTO_CHOICE, **{str(c): c for c in k.choices}} if k.auto else list(k.choices)
+        return pn.widgets.Select(options=options, value=_shown(k, value), **common)
     auto = dict(placeholder=AUTO_PENDING) if k.auto else {}
     if k.type is int:
         return pn.widgets.IntInput(value=None if value is None else int(value), **common, **auto)
@@ -340,9 +348,9 @@ class App:
                 if name not in st.config:
                     continue  # the planner changed: its widgets are rebuilt next (_on_planner_change)
                 v = st.config.get(name)
-                if w.value == v:
+                if w.value == _shown(st.knob(name), v):
                     continue  # (a log slider is never written back while its box agrees: key presses in flight)
-                w.value = v
+                w.value = _shown(st.knob(name), v)
                 sl = self.log_sliders.get(name)
                 if sl is not None and v is not None and v > 0:
                     sl.value = min(max(math.log10(v), sl.start), sl.end)
@@ -383,10 +391,10 @@ class App:
             w = self.knob_widgets.get(name)
             if w is not None:  # the box shows the kept value; the message names the bounds
                 with self._quiet():
-                    w.value = self.state.config.get(name)
+                    w.value = _shown(self.state.knob(name), self.state.config.get(name))
             return
         sl = self.log_sliders.get(name)
-        if sl is not None and event.new is not None and event.new > 0:
+        if sl is not None and isinstance(event.new, (int, float)) and event.new > 0:
             v = min(max(math.log10(event.new), sl.start), sl.end)
             # typed into the box, not an echo of the slider itself (whose throttled value may lag its value
             # while key presses are in flight: writing it back would undo them)
@@ -741,6 +749,12 @@ class App:
                 continue
             # what a Run would use now: the run shown derived it, or (settings changed) one probe derives it
             v = st.current_value(name) if st.config[name] is None and not st.busy else None
+            if isinstance(w, pn.widgets.Select):  # the "auto" entry's label: "auto: adam"
+                label = AUTO_CHOICE if v is None else f"{AUTO_CHOICE}: {v}"
+                if next(iter(w.options)) != label:
+                    with self._quiet():
+                        w.options = {label: AUTO_CHOICE, **{str(c): c for c in k.choices}}
+                continue
             text = AUTO_PENDING if v is None else f"auto: {v:.3g}"
             if w.placeholder != text:
                 w.placeholder = text

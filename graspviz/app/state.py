@@ -219,7 +219,8 @@ class AppState(param.Parameterized):
 
     def resolved_cfg(self):
         """The current settings with every automatic knob filled in (what a Run would use): from the run shown
-        when it is current, else derived now on the current problems (one batched probe of the model; cached)."""
+        when it is current, else derived now on the current problems by the rules alone (one batched probe of the
+        model; cached): the pilot runs that refine some steps run when a Run starts, not on every redraw."""
         cfg = self.planner_cfg()
         todo = cfg.unresolved()
         if not todo:
@@ -229,7 +230,9 @@ class AppState(param.Parameterized):
             return cfg.replace(**{k: derived[k] for k in todo})
         key = (self.world, self.planner, self.batch, self.horizon, self.seed, tuple(sorted(cfg.to_dict().items())))
         if self._resolved_key != key:
-            self._resolved = make_planner(self.planner, cfg.to_dict()).resolve(self.problem(), warn=False).config
+            rules = {"pilot": 0} if "pilot" in self.config else {}
+            planner = make_planner(self.planner, cfg.to_dict(), **rules).resolve(self.problem(), warn=False)
+            self._resolved = planner.config.replace(**{k: getattr(cfg, k) for k in rules})
             self._resolved_key = key
         return self._resolved
 
@@ -548,12 +551,13 @@ class AppState(param.Parameterized):
         return self.history
 
     def derived(self) -> dict:
-        """The values the run shown derived for its automatic knobs (``{"lr_states": 0.031, ...}``; {} when none)."""
+        """The values the run shown derived for its automatic knobs (``{"lr_states": 0.031, "optimizer": "adam",
+        ...}``; {} when none)."""
         h = self.shown_history
         meta = h.meta if h is not None and isinstance(h.meta, dict) else {}
         if h is not None and meta.get("live") and self.history is not None:  # a run in progress: the last run's
             meta = self.history.meta if isinstance(self.history.meta, dict) else {}
-        return {k: float(v) for k, v in meta.get("auto", {}).items()}
+        return {k: v if isinstance(v, str) else float(v) for k, v in meta.get("auto", {}).items()}
 
     @property
     def snapshot(self):

@@ -141,19 +141,28 @@ def knob_overrides(args, planner: str) -> dict:
     return given
 
 
-def settings_lines(config: dict, planner: str, auto: dict) -> list[str]:
+def settings_lines(config: dict, planner: str, auto: dict, pilot: dict | None = None) -> list[str]:
     """What a run used: ``auto (derived ...): lr_states=0.42, ...`` for the knobs derived from the model and the
-    problem, then the other settings that differ from the planner's fixed (pre-auto) defaults."""
+    problem, what its pilot runs changed (``pilot``: the run's ``meta["pilot"]``), then the other settings that
+    differ from the planner's fixed (pre-auto) defaults."""
     from ..planners import planner_class
     base = planner_class(planner).Config().fixed().to_dict()
     changed = {k: v for k, v in config.items() if k not in auto and v is not None and base.get(k, v) != v}
     lines = []
     if auto:
         lines.append("auto (derived from the model and the problem): "
-                     + ", ".join(f"{k}={_num(float(v))}" for k, v in auto.items()))
+                     + ", ".join(f"{k}={_num(v if isinstance(v, str) else float(v))}" for k, v in auto.items()))
+    if pilot:
+        n = len(pilot.get("trials", []))
+        lines.append(f"pilot ({n} runs of {pilot['steps']} iterations on {pilot['problems']} problems): "
+                     + ", ".join(f"{k} x{_factor(f)}" for k, f in pilot["factors"].items()))
     lines.append("settings different from the planner's fixed defaults: "
                  + (", ".join(f"{k}={_num(v)}" for k, v in changed.items()) if changed else "none"))
     return lines
+
+
+def _factor(f: float) -> str:
+    return "1/3" if abs(f - 1 / 3) < 1e-9 else _num(f)
 
 
 #: the ``--settings`` choices: where a planner's settings come from (:meth:`World.config_for`)

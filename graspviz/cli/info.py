@@ -41,15 +41,17 @@ def cmd_planners(args) -> int:
     problem = None
     if world is not None:
         problem = world.sample_problems(PROBE_PROBLEMS, seed=0)
-        print(f"auto: what the automatic knobs derive on {PROBE_PROBLEMS} problems of {world.name} (seed 0, horizon "
-              f"{problem.horizon}); a run derives them on its own problems\n")
+        print(f"auto: what the automatic knobs' rules derive on {PROBE_PROBLEMS} problems of {world.name} (seed 0, "
+              f"horizon {problem.horizon}); a run derives them on its own problems, where its pilot runs may then "
+              f"multiply the steps whose rule says so by 1/3 or 3\n")
     for name, cls in PLANNERS.items():
         config = world.config_for(name, args.settings) if world is not None else cls.Config()
         derived = {}
         if problem is not None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # (a missing-bounds warning: the run itself says it)
-                derived = make_planner(name).resolve(problem, warn=False).auto
+                rules = {"pilot": 0} if "pilot" in cls.Config().to_dict() else {}  # (the rules alone: quick)
+                derived = make_planner(name, **rules).resolve(problem, warn=False).auto
         note = f" (defaults: {world.name}'s {args.settings} settings)" if world is not None else ""
         print(f"{name}: {cls.label}{' - lifted (virtual states)' if cls.lifted else ''}{note}")
         for k in knobs(cls.Config):

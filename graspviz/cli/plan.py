@@ -138,7 +138,7 @@ def summary(hist, world=None, total_s: float | None = None, name: str | None = N
     lines = [f"{who} on {hist.world or hist.model}: {B} problem(s), horizon {hist.horizon}, seed {hist.seed}, "
              f"{hist.meta.get('device', '?')} {hist.meta.get('dtype', '?')}"]
     if hist.planner in PLANNERS:
-        lines += settings_lines(hist.config, hist.planner, hist.meta.get("auto", {}))
+        lines += settings_lines(hist.config, hist.planner, hist.meta.get("auto", {}), hist.meta.get("pilot"))
     if not hist.snapshots:
         lines.append("no iterations recorded")
     else:

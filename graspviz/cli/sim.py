@@ -114,8 +114,9 @@ def cmd_execute(args) -> int:
     print(f"{args.world} {args.planner} n={args.n} T={problem.horizon}: success {success.mean():.2f}, "
           f"median final distance {np.median(final_distance):.3g} ({mode}, judged in the simulator: "
           f"{world.success_rule})")
-    config, auto = (out.config, out.auto) if args.replan_every else (hist.config, hist.meta.get("auto", {}))
-    print("\n".join(settings_lines(config, planner.name, auto)))
+    config, auto, pilot = (out.config, out.auto, out.pilot) if args.replan_every else \
+        (hist.config, hist.meta.get("auto", {}), hist.meta.get("pilot"))
+    print("\n".join(settings_lines(config, planner.name, auto, pilot)))
     print("\n".join(verdict_lines(diagnosis, mpc=bool(args.replan_every))))
     return 0
 

@@ -27,6 +27,7 @@ from ..core import metrics as M
 from ..core.config import Config
 from ..core.errors import GraspvizError
 from ..core.types import Problem, Snapshot, UpdateInfo
+from .pilot import refine
 from .scale import Scales, probe
 
 
@@ -70,6 +71,8 @@ class Planner:
     needs_gradients: ClassVar[bool] = False  # differentiates the world model with respect to its actions
     #: the losses a snapshot of this planner holds (what :meth:`measure` computes)
     loss_keys: ClassVar[tuple] = (M.LOSS_SHOOTING, M.LOSS_TOTAL)
+    #: automatic step sizes that pilot runs refine, in order (``pilot.py``; the config needs a ``pilot`` knob)
+    PILOT: ClassVar[tuple] = ()
 
     def __init__(self, config=None, **overrides):
         if config is None:
@@ -79,10 +82,12 @@ class Planner:
         elif not isinstance(config, self.Config):
             raise GraspvizError(f"{self.name} needs a {self.Config.__name__} or a dict; got {type(config).__name__}")
         self.config = config.replace(**overrides) if overrides else config
-        #: the knobs :meth:`resolve` derived (name -> absolute value) and the probe they came from
+        #: the knobs :meth:`resolve` derived (name -> absolute value), the probe they came from and what the
+        #: pilot runs tried (empty: none ran)
         self.auto: dict = {}
         self.scales: Scales | None = None
-        self.auto_s = 0.0  # seconds the probe and the derivation took
+        self.pilot: dict = {}
+        self.auto_s = 0.0  # seconds the probe, the derivation and the pilot runs took
 
     def __repr__(self):
         return f"{type(self).__name__}({self.config})"
@@ -101,10 +106,15 @@ class Planner:
         AUTO are used. Planners with automatic knobs override this."""
         return {}
 
+    def pilot_knobs(self) -> tuple:
+        """The step sizes pilot runs refine for this config (default :attr:`PILOT`)."""
+        return self.PILOT
+
     def resolve(self, problem: Problem, warn: bool = True) -> "Planner":
-        """This planner with every AUTO knob derived for ``problem`` (a new planner; ``auto`` and ``scales`` say
-        what was derived from what). The probe runs in any case: a model whose predictions are NaN/Inf or ignore
-        the actions is refused here, in one line, before any planning."""
+        """This planner with every AUTO knob derived for ``problem`` (a new planner; ``auto``, ``scales`` and
+        ``pilot`` say what was derived from what): the rules of :meth:`derive`, then pilot runs on the step sizes
+        of :meth:`pilot_knobs` (``pilot.py``). The probe runs in any case: a model whose predictions are NaN/Inf
+        or ignore the actions is refused here, in one line, before any planning."""
         t0 = time.perf_counter()
         scales = probe(problem, warn=warn and bool(self.config.unresolved()))
         todo = self.config.unresolved()
@@ -112,8 +122,11 @@ class Planner:
         missing = sorted(set(todo) - set(derived))
         if missing:
             raise GraspvizError(f"{self.name} cannot derive {', '.join(missing)}: set them explicitly")
+        record = {}
+        if derived and self.pilot_knobs():
+            derived, record = refine(self, problem, derived, self.pilot_knobs())
         out = type(self)(self.config.replace(**derived))
-        out.auto, out.scales = {**self.auto, **derived}, scales
+        out.auto, out.scales, out.pilot = {**self.auto, **derived}, scales, record
         out.auto_s = time.perf_counter() - t0
         return out
 

@@ -27,9 +27,14 @@ class GDConfig(Config):
     steps: int = knob(300, "iterations in a run", 1, 100_000)
     lr: float | None = knob(1.0, "step size on the actions", 0.0, 1e6, log=True,
                             auto="Adam: 0.5 x the first Adam step that would close the initial plan's "
-                                 "full-rollout gap; SGD: that step divided by the initial gradient's RMS")
-    optimizer: str = knob("sgd", "update rule (DINO-WM uses SGD)", choices=("sgd", "adam"))
+                                 "full-rollout gap; SGD: that step divided by the initial gradient's RMS; x1/3 or x3 where pilot "
+                                 "runs plan better")
+    optimizer: str | None = knob("sgd", "update rule (DINO-WM uses SGD)", choices=("sgd", "adam"),
+                                 auto="adam (its step is in action units, so the derived step means the same on any "
+                                      "model; an SGD step is per unit of a gradient whose size the run changes)")
     action_noise: float = knob(0.003, "std of Gaussian noise added to the actions after each step", 0.0, 100.0)
+    pilot: int = knob(100, "iterations of each pilot run that refines the automatic lr (at most steps / 3; 0: the "
+                           "rule alone)", 0, 10_000)
 
 
 @dataclass(frozen=True)
@@ -45,17 +50,20 @@ class GD(Planner):
     Config = GDConfig
     State = GDState
     needs_gradients = True
-    #: the constant of the automatic step size's rule (measured in docs/results/auto.md)
-    AUTO_RULES = dict(lr=0.5)
+    #: the automatic rules' constant and optimizer (measured: docs/results/auto_settings.md)
+    AUTO_RULES = dict(lr=0.5, optimizer="adam")
+    PILOT = ("lr",)
 
     def derive(self, problem: Problem, scales: Scales) -> dict:
-        """Adam: a fraction of the first Adam step that would close the initial plan's full-rollout gap; SGD: the
-        same first step, divided by the initial gradient's RMS (so the first SGD step has that size)."""
+        """The optimizer: Adam unless set. Adam: a fraction of the first Adam step that would close the initial
+        plan's full-rollout gap; SGD: the same first step, divided by the initial gradient's RMS (so the first SGD
+        step has that size)."""
+        optimizer = self.config.optimizer or self.AUTO_RULES["optimizer"]
         step = self.AUTO_RULES["lr"] * (shooting_step(problem, scales.action_mean) or scales.need * scales.action_mean)
-        if self.config.optimizer == "adam":
-            return dict(lr=step)
+        if optimizer == "adam" or self.config.lr is not None:  # (an explicit lr: no need to measure the gradient)
+            return dict(optimizer=optimizer, lr=step)
         grad = gradient_rms(problem, lambda a: shooting_loss(problem.model, problem.start, a, problem.goal))
-        return dict(lr=step / grad if grad > 0 else step)
+        return dict(optimizer=optimizer, lr=step / grad if grad > 0 else step)
 
     def init(self, problem: Problem, seed: int = 0, warm_start=None) -> GDState:
         a = self.init_actions(problem, warm_start)

@@ -46,7 +46,7 @@ class GraspConfig(Config):
     lr_states: float | None = knob(0.1, "step size eta_s for the virtual states", 0.0, 1e6, log=True,
                                    auto="0.02 x the start-goal distance per coordinate")
     lr_actions: float | None = knob(0.01, "step size eta_a for the actions", 0.0, 1e6, log=True,
-                                    auto="0.08 x the action range a plan needs")
+                                    auto="0.08 x the action range a plan needs, x1/3 or x3 where pilot runs plan better")
     optimizer: str = knob("adam", "update rule for states and actions (Adam moments live in the planner state)",
                           choices=("adam", "sgd"))
     sigma: float | None = knob(0.01, "std of the Gaussian noise added to the virtual states after each step "
@@ -63,12 +63,15 @@ class GraspConfig(Config):
                                   auto="10 (measured: syncs every 10 planned better than 50 on 5 of the 6 bundled worlds)")
     sync_steps: int = knob(10, "J_sync: action-only steps on the full-rollout loss per sync", 1, 1000)
     lr_sync: float | None = knob(0.05, "Adam step size of the sync steps", 0.0, 1e6, log=True,
-                                 auto="0.1 x the first Adam step that would close the initial plan's full-rollout gap")
+                                 auto="0.1 x the first Adam step that would close the initial plan's full-rollout gap, "
+                                      "x1/3 or x3 where pilot runs plan better")
     init_noise: float = knob(0.0, "std of noise added to the straight-line initial states", 0.0, 1e6)
     stop_grad: bool = knob(True, "stop the gradient through the model's state input (gradient reshaping)")
     noise: bool = knob(True, "add Gaussian noise to the virtual states")
     goal_term: bool = knob(True, "include the dense goal term gamma * sum_t ||F(s_t, a_t) - g||^2")
     sync: bool = knob(True, "run the periodic full-rollout sync")
+    pilot: int = knob(100, "iterations of each pilot run that refines the automatic lr_actions and lr_sync "
+                           "(at most steps / 3; 0: the rules alone)", 0, 10_000)
 
     def __post_init__(self):
         super().__post_init__()
@@ -168,7 +171,7 @@ class Grasp(Planner):
         return GraspState(iteration=0, seed=int(seed), actions=actions, states=states, m_s=z(states), v_s=z(states),
                           m_a=z(actions), v_a=z(actions), opt_steps=0)
 
-    #: the constants of the automatic knobs' rules (the knobs' ``auto`` texts; measured in docs/results/auto.md)
+    #: the constants of the automatic knobs' rules (the knobs' ``auto`` texts; measured in docs/results/auto_settings.md)
     AUTO_RULES = dict(lr_states=0.02, sigma=0.3, lr_actions=0.08, lr_sync=0.1, gamma=1.0, sync_every=10)
 
     def derive(self, problem: Problem, scales: Scales) -> dict:
@@ -185,6 +188,11 @@ class Grasp(Planner):
         if c.lr_sync is None:  # (two rollouts and a backward pass of a few problems: only when it is needed)
             out["lr_sync"] = r["lr_sync"] * (shooting_step(problem, scales.action_mean) or unit)
         return out
+
+    def pilot_knobs(self) -> tuple:
+        """The action step, then the sync step (when syncs run): the two the rules miss by a factor of about 3 on
+        the U-maze (``pilot.py``)."""
+        return ("lr_actions", "lr_sync") if self.config.sync else ("lr_actions",)
 
     #: how the T one-step predictions are computed (one batched call; the micro-benchmark swaps in a loop)
     predict = staticmethod(predict_batched)

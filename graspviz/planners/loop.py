@@ -197,6 +197,8 @@ class _Recorder:
                     state_dim=m.state_dim, action_dim=m.action_dim, auto=dict(planner.auto))
         if planner.scales is not None:
             meta.update(scales=planner.scales.to_dict(), auto_s=planner.auto_s)
+        if planner.pilot:
+            meta.update(pilot=planner.pilot)
         return History(planner=planner.name, config=planner.config.to_dict(), seed=int(self.seed), horizon=p.horizon,
                        start=p.start.detach().cpu().numpy(), goal=p.goal.detach().cpu().numpy(), world=p.world,
                        model=m.name, snapshots=self.snapshots, checkpoints=ckpts, stop_reason=stop, meta=meta,
@@ -343,7 +345,8 @@ def fork(history: History, iteration: int, problem: Problem, steps: int | None =
                   extras=extras, checkpoints=True, progress=False, callback=None, batch_records=None, _first=first)
     # the knobs the original run derived keep their derived values unless overridden
     auto = {**{k: v for k, v in history.meta.get("auto", {}).items() if k not in overrides}, **out.meta["auto"]}
-    return dataclasses.replace(out, meta={**out.meta, "auto": auto,
+    kept = {"pilot": history.meta["pilot"]} if "pilot" in history.meta else {}  # (how the original derived them)
+    return dataclasses.replace(out, meta={**out.meta, **kept, "auto": auto,
                                           "forked_from": dict(iteration=iteration, overrides=dict(overrides))})
 
 

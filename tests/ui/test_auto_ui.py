@@ -39,3 +39,25 @@ def test_automatic_knobs_show_the_values_the_run_derived(server, page):
     wait_for(lambda: app.state.config["lr_states"] is None, "the cleared box to mean auto")
     expect(box).to_have_attribute("placeholder", f"auto: {derived['lr_states']:.3g}", timeout=T_LONG)
     assert errors == [], errors
+
+
+def test_an_automatic_menu_names_what_the_run_derived(server, page):
+    """GD's optimizer is automatic: its menu has an "auto" entry that reads "auto: adam" once derived; choosing a
+    value fixes it, choosing the auto entry makes it automatic again."""
+    url, apps = server
+    app, errors = open_app(page, url, apps)
+    page.get_by_label("settings from").select_option(label="auto (derived from the model)")
+    wait_for(lambda: app.state.settings == "auto", "auto settings")
+    page.locator("select").nth(1).select_option("gd")
+    wait_for(lambda: app.state.planner == "gd" and app.state.config["optimizer"] is None, "GD, automatic")
+    menu = page.get_by_label("optimizer", exact=True)
+    expect(menu.locator("option").first).to_have_text("auto: adam", timeout=T_LONG)  # before a run: the rule
+    app.state.set_config("steps", 20)
+    run_and_wait(page, app)
+    assert app.state.history.meta["auto"]["optimizer"] == "adam" and app.state.history.config["optimizer"] == "adam"
+    expect(menu.locator("option").first).to_have_text("auto: adam", timeout=T_LONG)
+    menu.select_option("sgd")
+    wait_for(lambda: app.state.config["optimizer"] == "sgd", "the chosen optimizer")
+    menu.select_option(index=0)
+    wait_for(lambda: app.state.config["optimizer"] is None, "the auto entry to mean automatic")
+    assert errors == [], errors
