@@ -156,6 +156,14 @@ def test_the_cli_summary_shows_the_derived_values(capsys):
     line = next(x for x in out.splitlines() if x.startswith("auto (derived from the model and the problem): "))
     for name in ("lr_states", "lr_actions", "sigma", "gamma", "lr_sync"):
         assert f"{name}=" in line, line
+    assert not any(x.startswith("pilot") for x in out.splitlines())  # 3 iterations: too few for a pilot
+    code, out, err = run_cli(capsys, "plan", "--world", "hills", "--planner", "gd", "--settings", "auto",
+                             "--steps", "30", "--horizon", "6", "--device", "cpu")
+    assert code == 0, err
+    line = next(x for x in out.splitlines() if x.startswith("auto (derived from the model and the problem): "))
+    assert "optimizer=adam" in line and " lr=" in line, line
+    assert "pilot (3 runs of 10 iterations on 1 problem): lr x" in out, out
+    assert "(pilot runs included)" in out, out
 
 
 def test_snapshot_tensors_are_writable_and_a_nan_stop_says_once_what_is_kept(recwarn):

@@ -154,7 +154,8 @@ def settings_lines(config: dict, planner: str, auto: dict, pilot: dict | None = 
                      + ", ".join(f"{k}={_num(v if isinstance(v, str) else float(v))}" for k, v in auto.items()))
     if pilot:
         n = len(pilot.get("trials", []))
-        lines.append(f"pilot ({n} runs of {pilot['steps']} iterations on {pilot['problems']} problems): "
+        k = pilot["problems"]
+        lines.append(f"pilot ({n} runs of {pilot['steps']} iterations on {k} problem{'s' if k != 1 else ''}): "
                      + ", ".join(f"{k} x{_factor(f)}" for k, f in pilot["factors"].items()))
     lines.append("settings different from the planner's fixed defaults: "
                  + (", ".join(f"{k}={_num(v)}" for k, v in changed.items()) if changed else "none"))

@@ -159,6 +159,9 @@ def summary(hist, world=None, total_s: float | None = None, name: str | None = N
             lines.append("consistency gap: n/a (no virtual states: a shooting / sampling planner)")
         its = max(last.iteration - hist.snapshots[0].iteration, 1)
         t = f"planning {last.wall_time:.3g} s ({1e3 * last.wall_time / its:.3g} ms/iteration)"
+        if hist.meta.get("auto_s"):
+            t += f", deriving the automatic settings {hist.meta['auto_s']:.3g} s" + \
+                (" (pilot runs included)" if hist.meta.get("pilot") else "")
         if total_s is not None:
             t += f", total {total_s:.3g} s"
         lines.append("wall time: " + t)
