@@ -428,8 +428,8 @@ class App:
             return False
         self.state.busy = True
         if live:  # long jobs only: toggling widgets re-lays out the page (slow in the browser)
-            self.progress.value = 0
-            self.progress.visible = True
+            self.progress.value = -1  # moving, with no amount, until the first iterate arrives (a probe and the
+            self.progress.visible = True  # pilot runs come first: seconds on the bundled worlds)
             self.b_stop.visible = stoppable
             self._set_busy_ui(True)
 

@@ -27,8 +27,8 @@ class GDConfig(Config):
     steps: int = knob(300, "iterations in a run", 1, 100_000)
     lr: float | None = knob(1.0, "step size on the actions", 0.0, 1e6, log=True,
                             auto="Adam: 0.5 x the first Adam step that would close the initial plan's "
-                                 "full-rollout gap; SGD: that step divided by the initial gradient's RMS; x1/3 or x3 where pilot "
-                                 "runs plan better")
+                                 "full-rollout gap; SGD: that step divided by the initial gradient's RMS; x1/3 or x3 "
+                                 "where pilot runs plan better")
     optimizer: str | None = knob("sgd", "update rule (DINO-WM uses SGD)", choices=("sgd", "adam"),
                                  auto="adam (its step is in action units, so the derived step means the same on any "
                                       "model; an SGD step is per unit of a gradient whose size the run changes)")
