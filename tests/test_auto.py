@@ -19,15 +19,11 @@ EXPONENTS = {"lr_states": (1, 0), "sigma": (1, 0), "lr_actions": (0, 1), "gamma"
              "lr_sync": (0, 1), "action_scale": (0, 0), "temperature": (2, 0), "noise_std": (0, 0)}
 
 
-def _derived(planner, world, horizon=20, batch=8, **overrides):
+def _derived(planner, world, horizon=20, batch=8):
+    """What the rules derive (no pilot runs: their choice is tested in test_pilot.py)."""
     problem = world.sample_problems(batch, horizon=horizon, seed=0)
-    config = world.config_for(planner, "auto", **overrides).to_dict()
-    return gv.make_planner(planner, config).resolve(problem, warn=False).auto
-
-
-def _rules(planner):
-    """Overrides that leave the rules alone: no pilot runs (their choice is tested in test_pilot.py)."""
-    return {"pilot": 0} if "pilot" in gv.make_planner(planner).config.to_dict() else {}
+    config = world.config_for(planner, "auto").to_dict()
+    return gv.make_planner(planner, config).resolve(problem, warn=False, pilot=False).auto
 
 
 @pytest.mark.parametrize("planner", ["grasp", "gd", "cem", "mppi", "collocation"])
@@ -35,11 +31,11 @@ def test_derived_values_follow_the_units(planner):
     """States x c and actions x d: every step and spread the rules derive scales as its units say (GD with SGD:
     its step is per unit of gradient, so c^-2 d^2)."""
     base = gv.get_world("wall")
-    ref = _derived(planner, rescaled(base), **_rules(planner))
+    ref = _derived(planner, rescaled(base))
     assert ref, "nothing was derived"
     sgd = planner == "gd" and base.config_for("gd", "auto").optimizer == "sgd"
     for c, d in UNITS[1:]:
-        got = _derived(planner, rescaled(base, c, d), **_rules(planner))
+        got = _derived(planner, rescaled(base, c, d))
         for name, v in got.items():
             if isinstance(v, str):  # a choice (GD's optimizer): the same in any units
                 assert v == ref[name], (planner, name, c, d)

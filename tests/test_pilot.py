@@ -30,6 +30,9 @@ def test_the_pilot_plans_the_maze_better_than_the_rules_alone():
     _, rules = _resolve(world, pilot=0)
     record = piloted.pilot
     assert rules.pilot == {} and set(record["factors"]) == {"lr_actions", "lr_sync"}
+    alone = gv.make_planner("grasp", world.config_for("grasp", "auto").to_dict()).resolve(problem, warn=False,
+                                                                                          pilot=False)
+    assert alone.pilot == {} and alone.auto == rules.auto  # resolve(pilot=False): the rules alone, as pilot=0
     assert len(record["trials"]) == 1 + len(P.FACTORS) * 2 and record["problems"] == 16 and record["steps"] == 100
     for name, f in record["factors"].items():  # what ran is the rule's value times the factor kept
         assert piloted.auto[name] == pytest.approx(rules.auto[name] * f)

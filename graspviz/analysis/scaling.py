@@ -28,7 +28,7 @@ import torch
 from ..core.device import timed
 from ..core.errors import expect
 from ..core.model import WorldModel
-from ..planners import make_planner, planner_class
+from ..planners import make_planner
 from .timing import toy_model, toy_problem
 
 ROW_KEYS = ("planner", "horizon", "batch", "time_per_iter_ms", "peak_memory_bytes", "memory_method", "device",
@@ -66,9 +66,8 @@ def measure(planner_name: str, model: WorldModel, horizon: int, batch: int, iter
     """Time per iteration and peak memory of one planner at one (T, B)."""
     expect(iters >= 1 and warmup >= 0, f"iters must be >= 1 and warmup >= 0; got {iters}, {warmup}")
     problem = toy_problem(model, batch, horizon, seed)
-    cls = planner_class(planner_name)
-    rules = {"pilot": 0} if "pilot" in cls.Config().to_dict() else {}  # (times an iteration: no pilot runs needed)
-    planner = make_planner(planner_name, steps=iters + warmup + 1, **rules).resolve(problem)
+    # (times an iteration: the rules' steps serve, no pilot runs needed)
+    planner = make_planner(planner_name, steps=iters + warmup + 1).resolve(problem, pilot=False)
     dev = model.device
     state = planner.init(problem, seed)
     for _ in range(warmup):

@@ -77,6 +77,11 @@ def _shown(k, value):
     return AUTO_CHOICE if value is None and k.choices and k.auto else value
 
 
+def _auto_options(k, label: str = AUTO_CHOICE) -> dict:
+    """The menu of an automatic choice knob: the "auto" entry (labelled ``label``), then the choices."""
+    return {label: AUTO_CHOICE, **{str(c): c for c in k.choices}}
+
+
 def _knob_widget(k, value, bounds: str):
     """The widget of one config knob: its bounds in the label, its help as the "?" tooltip. Number boxes take any
     value (the state refuses bad ones, naming the bounds), so nothing is clamped or reverted silently."""
@@ -85,7 +90,7 @@ def _knob_widget(k, value, bounds: str):
     if k.type is bool:
         return pn.widgets.Checkbox(value=bool(value), label=k.name, width=SIDEBAR_W - 70)
     if k.choices:  # an automatic one has an "auto" entry (the value None), which names what a run derives
-        options = {AUTO_CHOICE: AUTO_CHOICE, **{str(c): c for c in k.choices}} if k.auto else list(k.choices)
+        options = _auto_options(k) if k.auto else list(k.choices)
         return pn.widgets.Select(options=options, value=_shown(k, value), **common)
     auto = dict(placeholder=AUTO_PENDING) if k.auto else {}
     if k.type is int:
@@ -348,9 +353,10 @@ class App:
                 if name not in st.config:
                     continue  # the planner changed: its widgets are rebuilt next (_on_planner_change)
                 v = st.config.get(name)
-                if w.value == _shown(st.knob(name), v):
+                shown = _shown(st.knob(name), v)
+                if w.value == shown:
                     continue  # (a log slider is never written back while its box agrees: key presses in flight)
-                w.value = _shown(st.knob(name), v)
+                w.value = shown
                 sl = self.log_sliders.get(name)
                 if sl is not None and v is not None and v > 0:
                     sl.value = min(max(math.log10(v), sl.start), sl.end)
@@ -753,7 +759,7 @@ class App:
                 label = AUTO_CHOICE if v is None else f"{AUTO_CHOICE}: {v}"
                 if next(iter(w.options)) != label:
                     with self._quiet():
-                        w.options = {label: AUTO_CHOICE, **{str(c): c for c in k.choices}}
+                        w.options = _auto_options(k, label)
                 continue
             text = AUTO_PENDING if v is None else f"auto: {v:.3g}"
             if w.placeholder != text:

@@ -230,9 +230,8 @@ class AppState(param.Parameterized):
             return cfg.replace(**{k: derived[k] for k in todo})
         key = (self.world, self.planner, self.batch, self.horizon, self.seed, tuple(sorted(cfg.to_dict().items())))
         if self._resolved_key != key:
-            rules = {"pilot": 0} if "pilot" in self.config else {}
-            planner = make_planner(self.planner, cfg.to_dict(), **rules).resolve(self.problem(), warn=False)
-            self._resolved = planner.config.replace(**{k: getattr(cfg, k) for k in rules})
+            self._resolved = make_planner(self.planner, cfg.to_dict()).resolve(self.problem(), warn=False,
+                                                                               pilot=False).config
             self._resolved_key = key
         return self._resolved
 

@@ -50,8 +50,7 @@ def cmd_planners(args) -> int:
         if problem is not None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # (a missing-bounds warning: the run itself says it)
-                rules = {"pilot": 0} if "pilot" in cls.Config().to_dict() else {}  # (the rules alone: quick)
-                derived = make_planner(name, **rules).resolve(problem, warn=False).auto
+                derived = make_planner(name).resolve(problem, warn=False, pilot=False).auto  # (the rules alone)
         note = f" (defaults: {world.name}'s {args.settings} settings)" if world is not None else ""
         print(f"{name}: {cls.label}{' - lifted (virtual states)' if cls.lifted else ''}{note}")
         for k in knobs(cls.Config):

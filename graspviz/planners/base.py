@@ -110,10 +110,10 @@ class Planner:
         """The step sizes pilot runs refine for this config (default :attr:`PILOT`)."""
         return self.PILOT
 
-    def resolve(self, problem: Problem, warn: bool = True) -> "Planner":
+    def resolve(self, problem: Problem, warn: bool = True, pilot: bool = True) -> "Planner":
         """This planner with every AUTO knob derived for ``problem`` (a new planner; ``auto``, ``scales`` and
         ``pilot`` say what was derived from what): the rules of :meth:`derive`, then pilot runs on the step sizes
-        of :meth:`pilot_knobs` (``pilot.py``). The probe runs in any case: a model whose predictions are NaN/Inf
+        of :meth:`pilot_knobs` (``pilot.py``; ``pilot=False``: the rules alone). The probe runs in any case: a model whose predictions are NaN/Inf
         or ignore the actions is refused here, in one line, before any planning."""
         t0 = time.perf_counter()
         scales = probe(problem, warn=warn and bool(self.config.unresolved()))
@@ -123,7 +123,7 @@ class Planner:
         if missing:
             raise GraspvizError(f"{self.name} cannot derive {', '.join(missing)}: set them explicitly")
         record = {}
-        if derived and self.pilot_knobs():
+        if pilot and derived and self.pilot_knobs():
             derived, record = refine(self, problem, derived, self.pilot_knobs())
         out = type(self)(self.config.replace(**derived))
         out.auto, out.scales, out.pilot = {**self.auto, **derived}, scales, record

@@ -48,9 +48,9 @@ def pilot_steps(config) -> int:
     return n if n >= MIN_STEPS else 0
 
 
-def score(planner_cls, config, problem: Problem) -> np.ndarray | None:
-    """Per problem, log(final distance of the model's rollout) after a run of ``config``; None when the run
-    stopped early or its distances are not finite."""
+def score(planner_cls, config, problem: Problem) -> float | None:
+    """Mean over the problems of log(final distance of the model's rollout) after a run of ``config``; None when
+    the run stopped early or its distances are not finite."""
     from .loop import run  # (the driver loop imports this package's base)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -61,21 +61,21 @@ def score(planner_cls, config, problem: Problem) -> np.ndarray | None:
     d = np.asarray(hist.last.goal_distance, dtype=float)
     if hist.stop_reason is not None or hist.last.iteration < config.steps or not np.isfinite(d).all():
         return None
-    return np.log(np.maximum(d, 1e-30))
+    return float(np.mean(np.log(np.maximum(d, 1e-30))))
 
 
-def better(new: np.ndarray | None, old: np.ndarray | None) -> bool:
-    """Whether the per-problem scores ``new`` beat ``old`` by more than :data:`MARGIN` on average."""
+def better(new: float | None, old: float | None) -> bool:
+    """Whether score ``new`` beats ``old`` by more than :data:`MARGIN` (a failed run, None, beats nothing)."""
     if new is None:
         return False
-    return old is None or float(old.mean() - new.mean()) > MARGIN
+    return old is None or old - new > MARGIN
 
 
 def refine(planner, problem: Problem, derived: dict, names) -> tuple[dict, dict]:
     """``derived`` with each automatic step size in ``names`` (in order) multiplied by the factor of
-    :data:`FACTORS` whose pilot runs end closer to the goals by :data:`MARGIN` (:func:`better`). Returns (values, record):
-    the record lists every trial (its values and mean score; None for a run that failed) and the factor kept for
-    each name, for the run's provenance."""
+    :data:`FACTORS` whose pilot runs end closer to the goals by :data:`MARGIN` (:func:`better`). Returns
+    (values, record): the record lists every trial (its values and score; None for a run that failed) and the
+    factor kept for each name, for the run's provenance."""
     config = planner.config
     n = pilot_steps(config)
     names = [k for k in names if k in derived]
@@ -86,7 +86,7 @@ def refine(planner, problem: Problem, derived: dict, names) -> tuple[dict, dict]
 
     def trial(vals):
         s = score(cls, config.replace(**vals, steps=n, pilot=0), sub)
-        trials.append(dict(**{k: vals[k] for k in names}, score=None if s is None else float(s.mean())))
+        trials.append(dict(**{k: vals[k] for k in names}, score=s))
         return s
 
     best = trial(values)
