@@ -11,6 +11,7 @@ from test_cli import run_cli
 
 import graspviz as gv
 from graspviz.analysis.evaluate import evaluate
+from graspviz.core.optim import adam_init, adam_step
 from graspviz.worlds.rescaled import rescaled
 
 UNITS = [(1.0, 1.0), (0.01, 1.0), (100.0, 1.0), (1.0, 10.0)]
@@ -63,6 +64,31 @@ def test_default_success_survives_a_change_of_units(planner):
     if planner == "grasp":  # the guard has teeth: absolute step sizes break on other units
         fixed = rates("fixed")
         assert max(fixed) - min(fixed) > 0.5, fixed
+
+
+def test_adam_steps_are_the_same_in_any_units():
+    """Adam's epsilon is relative (core/optim.py): iterates and step x c with gradients x k give the same update
+    in the new units, also for gradients 10^8 times smaller (an absolute 1e-8 would damp those to nothing); each
+    problem's update ignores the others' gradient scale; no gradient, no step."""
+    gen = torch.Generator().manual_seed(0)
+    x, g = torch.randn(3, 5, 2, generator=gen), torch.randn(3, 5, 2, generator=gen)
+    ref, _ = adam_step(x, g, adam_init(x), 1, 0.1)
+    for c, k in [(1e-4, 1e-8), (100.0, 1e4)]:
+        got, _ = adam_step(x * c, g * k, adam_init(x), 1, 0.1 * c)
+        assert torch.allclose(got / c, ref, rtol=1e-5, atol=1e-6), (c, k)
+    other, _ = adam_step(x, g * torch.tensor([1e6, 1.0, 1.0])[:, None, None], adam_init(x), 1, 0.1)
+    assert torch.allclose(other[1:], ref[1:])
+    still, _ = adam_step(x, torch.zeros_like(g), adam_init(x), 1, 0.1)
+    assert torch.equal(still, x)
+
+
+def test_collocation_plans_on_a_world_10000_times_smaller():
+    """End to end: point_mass with states x 1e-4 (its gradients 10^8 times smaller). With torch's absolute epsilon
+    collocation's success fell from 100% to 0% there (docs/results/auto_settings.md)."""
+    base, n = gv.get_world("point_mass"), 16
+    rates = [evaluate(rescaled(base, c, 1.0), ["collocation"], [30], n, check_every=0, progress=False,
+                      settings_from="auto")[0]["success_rate"] for c in (1.0, 1e-4)]
+    assert rates[0] >= 0.75 and rates[1] >= rates[0] - 0.25, rates
 
 
 def test_auto_runs_store_replay_and_fork_their_derived_values(tmp_path):
