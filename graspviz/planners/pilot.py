@@ -13,8 +13,8 @@ own rollout); the derived value stays unless a factor beats it by :data:`MARGIN`
 Properties kept from the rules: the result depends only on the model, the problems and the config (fixed pilot
 seed: reproducible); it is scale-equivariant in exact arithmetic (distances in other units differ by a constant
 factor, which the log turns into a shift that does not change the ranking), but not quite in floating point:
-Adam's epsilon is absolute and contact dynamics amplify rounding, so where two factors plan about equally well
-a change of units can flip the choice (measured in ``docs/results/auto_settings.md``); explicit values are never touched (only knobs left
+contact dynamics amplify rounding, so where two factors plan about equally well a change of units can flip the
+choice (measured in ``docs/results/auto_settings.md``); explicit values are never touched (only knobs left
 automatic are refined); the pilot's time counts as planning time (``Planner.auto_s``). The cost is a few short
 runs on at most :data:`PROBLEMS` problems: ``len(candidates) x steps`` iterations, with ``steps`` the config's
 ``pilot`` (at most a third of the run's ``steps``; fewer than :data:`MIN_STEPS` means no pilot).
