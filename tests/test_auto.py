@@ -47,7 +47,7 @@ def test_derived_values_follow_the_units(planner):
 
 @pytest.mark.parametrize("planner", ["grasp", "cem"])
 def test_default_success_survives_a_change_of_units(planner):
-    """The guard of the scale-invariance table (docs/results/auto_scale.md): default success on a world in
+    """The guard of the scale-invariance table (docs/results/auto_settings.md): default success on a world in
     other units stays within a generous margin of the original; the fixed (absolute) settings do not."""
     base, T, n = gv.get_world("hills"), 12, 16
 
