@@ -32,7 +32,9 @@ def _pct(r) -> str:
 def _trials(rows: list[dict]) -> str:
     """The trial count of a table's cells, as a phrase ("100 trials per cell" or "100-400 trials per cell")."""
     n = sorted({r["trials"] for r in rows})
-    return f"{n[0]}{'' if len(n) == 1 else f'-{n[-1]}'} trials per cell" if n else "no cells"
+    if not n:
+        return "no cells"
+    return f"{n[0]} trials per cell" if len(n) == 1 else f"{n[0]}-{n[-1]} trials per cell"
 
 
 def auto_table(src_dir: Path) -> list[str]:

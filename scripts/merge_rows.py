@@ -8,13 +8,13 @@ with --markdown, the table ``graspviz bench --markdown`` would have written for 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from graspviz.analysis.report import from_json, to_json, to_markdown
+from graspviz.analysis.report import from_json, settings_source, to_json, to_markdown
+from graspviz.cli.common import write_text
 
 
 def _key(r: dict) -> tuple:
-    return r["world"], r["planner"], r["horizon"], r.get("settings_from") or "world", bool(r.get("mpc"))
+    return r["world"], r["planner"], r["horizon"], settings_source(r), bool(r.get("mpc"))
 
 
 def merge(old: list[dict], new: list[dict]) -> list[dict]:
@@ -30,7 +30,7 @@ def main(argv=None) -> None:
     rows = merge(from_json(a.old), from_json(a.new))
     to_json(rows, a.old)
     if a.markdown:
-        Path(a.markdown).write_text(to_markdown(rows))
+        write_text(a.markdown, to_markdown(rows))
     print(f"{a.old}: {len(rows)} rows")
 
 

@@ -24,7 +24,8 @@ def _mode(r) -> str:
     return "MPC" if r.get("mpc") else "open loop"
 
 
-def _source(r) -> str:
+def settings_source(r) -> str:
+    """Where a row's settings started (``--settings``): world (the default, also for rows older than the option), auto or fixed."""
     return r.get("settings_from") or "world"
 
 
@@ -68,7 +69,7 @@ def overrides_of(row) -> dict | None:
 
 def _settings_note(rows, labels) -> str:
     """Which untuned planners ran the world's suggested settings and which ran overrides on them."""
-    untuned = [r for r in rows if not r.get("tuned") and _source(r) == "world"]
+    untuned = [r for r in rows if not r.get("tuned") and settings_source(r) == "world"]
     if not untuned:
         return ""
     notes = {}
@@ -78,7 +79,7 @@ def _settings_note(rows, labels) -> str:
             return ""
         if o:
             notes.setdefault(labels[r["planner"]], o)
-    head = " Settings" if all(_source(r) == "world" for r in rows) else " Settings of the tuned (world) rows"
+    head = " Settings" if all(settings_source(r) == "world" for r in rows) else " Settings of the tuned (world) rows"
     if not notes:
         return f"{head}: the world's suggested ones."
     return f"{head}: the world's suggested ones, except " + "; ".join(
@@ -109,11 +110,11 @@ def to_markdown(rows: list[dict]) -> str:
     planners = list(dict.fromkeys(r["planner"] for r in rows))
     labels = {r["planner"]: r["label"] for r in rows}
     modes = list(dict.fromkeys(_mode(r) for r in rows))
-    sources = list(dict.fromkeys(_source(r) for r in rows))
+    sources = list(dict.fromkeys(settings_source(r) for r in rows))
     mixed, by_source = len(modes) > 1, len(sources) > 1
-    keys = list(dict.fromkeys((r["horizon"], _mode(r), _source(r)) for r in rows))
+    keys = list(dict.fromkeys((r["horizon"], _mode(r), settings_source(r)) for r in rows))
     keys.sort(key=lambda k: (k[0], k[1] != "open loop", sources.index(k[2])))  # horizon-major, open loop first
-    cell = {(r["horizon"], _mode(r), _source(r), r["planner"]): r for r in rows}
+    cell = {(r["horizon"], _mode(r), settings_source(r), r["planner"]): r for r in rows}
     worlds = sorted({r["world"] for r in rows})
     trials = sorted({r["trials"] for r in rows})
     batches = sorted({r["batch"] for r in rows})
